@@ -1,0 +1,123 @@
+//! The one error type of hashmatch.
+//!
+//! Every fallible call returns [`Result`]. Each variant names what went wrong and where, so a
+//! caller can log it as is and a C or Go caller gets the same message through the C API. A
+//! failure is never turned into "no match": an image that cannot be hashed is an error, not a
+//! clean upload.
+
+use std::path::PathBuf;
+
+/// Shorthand for `std::result::Result<T, hashmatch::Error>`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in hashmatch.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A hash given as text is not a valid hash.
+    #[error("invalid hash: {0}")]
+    InvalidHash(#[from] HashParseError),
+
+    /// Raw pixels handed to the hasher do not describe an image (buffer too short, stride too
+    /// small, zero size).
+    #[error("invalid pixel buffer: {reason}")]
+    InvalidPixels {
+        /// What is wrong with the buffer.
+        reason: String,
+    },
+
+    /// The bytes are not an image in any supported format.
+    #[error("unrecognised image format (first bytes: {magic})")]
+    UnknownFormat {
+        /// The first bytes of the input, in hex, to help identify what was uploaded.
+        magic: String,
+    },
+
+    /// The bytes look like a supported format but could not be decoded (corrupt or truncated).
+    #[error("cannot decode {format} image: {message}")]
+    Decode {
+        /// The format the bytes were sniffed as.
+        format: &'static str,
+        /// The decoder's own description of the problem.
+        message: String,
+    },
+
+    /// A third-party decoder panicked on this input; the panic was caught.
+    #[error("the {format} decoder crashed on this input (caught): {message}")]
+    DecoderPanicked {
+        /// The format the bytes were sniffed as.
+        format: &'static str,
+        /// The panic message.
+        message: String,
+    },
+
+    /// The input exceeds a configured limit (see [`crate::DecodeLimits`]); nothing larger than
+    /// the limit was allocated.
+    #[error("{what} is {actual}, over the limit of {limit}")]
+    TooLarge {
+        /// Which quantity is over its limit (for example "image width", "pixel count").
+        what: &'static str,
+        /// The value found in the input.
+        actual: u64,
+        /// The configured limit.
+        limit: u64,
+    },
+
+    /// The image is smaller than PDQ can hash (both sides must be at least
+    /// [`crate::pdq::MIN_DIMENSION`] pixels).
+    #[error(
+        "image is {width}x{height}, too small to hash (each side must be at least {min} pixels)"
+    )]
+    TooSmall {
+        /// Image width in pixels.
+        width: u32,
+        /// Image height in pixels.
+        height: u32,
+        /// The minimum side length.
+        min: u32,
+    },
+
+    /// The image hashed, but its quality is below the configured floor: such hashes are mostly
+    /// noise (flat or nearly flat images) and would match unrelated uploads.
+    #[error("hash quality {quality} is below the floor of {floor}")]
+    LowQuality {
+        /// The quality PDQ computed (0-100).
+        quality: u8,
+        /// The configured floor.
+        floor: u8,
+    },
+
+    /// Reading a file failed.
+    #[error("cannot read {path}: {source}", path = path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+}
+
+/// Why a hash string was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HashParseError {
+    /// The string is empty.
+    #[error("empty string")]
+    Empty,
+    /// The string has the wrong number of hex digits.
+    #[error("expected {expected} hex digits, found {found}")]
+    WrongLength {
+        /// Digits a hash of this kind has.
+        expected: usize,
+        /// Characters found.
+        found: usize,
+    },
+    /// A character is not a hex digit.
+    #[error("character {character:?} at position {position} is not a hex digit")]
+    NotHex {
+        /// Zero-based character position.
+        position: usize,
+        /// The offending character.
+        character: char,
+    },
+}
