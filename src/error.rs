@@ -63,6 +63,17 @@ pub enum Error {
         limit: u64,
     },
 
+    /// A decoder stopped because decoding would exceed the memory limit.
+    #[error("the {format} decoder would exceed the memory limit of {limit} bytes: {message}")]
+    DecoderLimit {
+        /// The format the bytes were sniffed as.
+        format: &'static str,
+        /// The configured limit ([`crate::DecodeLimits::max_alloc_bytes`]).
+        limit: u64,
+        /// The decoder's description.
+        message: String,
+    },
+
     /// The image is smaller than PDQ can hash (both sides must be at least
     /// [`crate::pdq::MIN_DIMENSION`] pixels).
     #[error(

@@ -19,10 +19,12 @@
 //! # Ok::<(), hashmatch::Error>(())
 //! ```
 
+pub mod decode;
 mod error;
 pub mod hash;
 mod pixels;
 
+pub use decode::{DecodeLimits, DecodeOptions, ExifOrientation, ImageFormat};
 pub use error::{Error, HashParseError, Result};
 pub use hash::pdq;
 pub use hash::Hash256;
