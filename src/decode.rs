@@ -224,7 +224,7 @@ fn decode_with_image(bytes: &[u8], format: ImageFormat, options: &DecodeOptions)
     }
     let mut img = image::DynamicImage::from_decoder(decoder).map_err(decode_error)?;
     img.apply_orientation(orientation);
-    to_pixels(img)
+    pixels_from_image(img)
 }
 
 /// Checks the header's dimensions against the limits.
@@ -254,9 +254,13 @@ pub(crate) fn check_dimensions(w: u32, h: u32, limits: &DecodeLimits) -> Result<
     Ok(())
 }
 
-/// Reference conventions: grey stays grey (luma = value), alpha is kept in the buffer and
-/// ignored by the hasher, 16-bit samples become `v >> 8`.
-fn to_pixels(img: image::DynamicImage) -> Result<Pixels> {
+/// Converts an image decoded by the `image` crate with the reference conventions: grey stays
+/// grey (luma = value), alpha is kept in the buffer and ignored by the hasher, other layouts
+/// become 8-bit RGB.
+///
+/// # Errors
+/// [`Error::InvalidPixels`] for an empty image.
+pub fn pixels_from_image(img: image::DynamicImage) -> Result<Pixels> {
     use image::DynamicImage as D;
     let (w, h) = (img.width(), img.height());
     match img {

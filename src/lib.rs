@@ -22,10 +22,14 @@
 pub mod decode;
 mod error;
 pub mod hash;
+mod hasher;
 mod pixels;
+pub mod resize;
 
 pub use decode::{DecodeLimits, DecodeOptions, ExifOrientation, ImageFormat};
 pub use error::{Error, HashParseError, Result};
 pub use hash::pdq;
 pub use hash::Hash256;
+pub use hasher::{Hasher, HasherConfig};
 pub use pixels::{PixelFormat, PixelView, Pixels};
+pub use resize::ResizePolicy;

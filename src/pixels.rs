@@ -124,6 +124,19 @@ impl<'a> PixelView<'a> {
         self.stride
     }
 
+    /// Whether rows follow each other with no padding.
+    pub fn is_packed(&self) -> bool {
+        self.stride == self.width as usize * self.format.bytes_per_pixel()
+    }
+
+    /// All rows as one slice, from the first byte of row 0 to the last byte of the last row
+    /// (with any padding between rows).
+    pub fn packed_bytes(&self) -> &'a [u8] {
+        let end = self.stride * (self.height as usize - 1)
+            + self.width as usize * self.format.bytes_per_pixel();
+        &self.data[..end]
+    }
+
     /// Row `y` (`width * bytes_per_pixel` bytes). Panics if `y >= height`.
     pub fn row(&self, y: u32) -> &'a [u8] {
         let start = y as usize * self.stride;

@@ -104,7 +104,7 @@ pub fn hash(pixels: &PixelView<'_>) -> Result<PdqHash> {
 pub fn hash_with(pixels: &PixelView<'_>, mode: LumaMode) -> Result<PdqHash> {
     let floats = floats(pixels, mode)?;
     Ok(PdqHash {
-        hash: dct::to_hash(&floats.dct),
+        hash: hash_from_dct(&floats.dct),
         quality: floats.quality,
     })
 }
@@ -116,6 +116,11 @@ pub fn hash_with(pixels: &PixelView<'_>, mode: LumaMode) -> Result<PdqHash> {
 pub fn hash_dihedral(pixels: &PixelView<'_>, mode: LumaMode) -> Result<DihedralHashes> {
     let floats = floats(pixels, mode)?;
     Ok(dihedral_from_dct(&floats.dct, floats.quality))
+}
+
+/// The hash from a DCT already computed: one bit per coefficient above the median.
+pub(crate) fn hash_from_dct(dct: &[[f32; 16]; 16]) -> Hash256 {
+    dct::to_hash(dct)
 }
 
 /// The dihedral hashes from a DCT already computed.

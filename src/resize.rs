@@ -1,0 +1,168 @@
+//! Pre-resizing policies: what happens to an image before the PDQ core sees it.
+//!
+//! PDQ is defined on whatever pixels it is given, and the references disagree on what to give
+//! it (`../shared/research/pdq.md` 1.2): HMA, python-threatexchange and the Java port hash at full
+//! resolution; Meta's C++ command-line tool first squashes any image with a side over 512 to
+//! 512x512 by nearest neighbour. The two differ by a few bits on large images. The policy is
+//! therefore explicit, never implied.
+
+use fast_image_resize::images::{Image, ImageRef};
+use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+
+use crate::error::{Error, Result};
+use crate::pixels::{PixelFormat, PixelView, Pixels};
+
+/// What to do with an image's size before hashing.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum ResizePolicy {
+    /// Hash at full resolution: what HMA, python-threatexchange and Meta's Java port compute,
+    /// and so what most shared lists contain. The default.
+    #[default]
+    Native,
+    /// Meta's C++ CLI (`pdq-photo-hasher`): when a side exceeds 512, squash to exactly 512x512
+    /// by nearest neighbour (aspect ratio not kept).
+    Reference512,
+    /// For high-volume services: JPEGs are decoded at a reduced DCT scale and any image whose
+    /// longer side exceeds [`FAST_MAX_SIDE`] is box-shrunk to it first (aspect kept). Not
+    /// bit-exact with either reference; its distance to `Native` is measured and published in
+    /// `benches/README.md`.
+    Fast,
+}
+
+/// The side length [`ResizePolicy::Reference512`] squashes to.
+pub const REFERENCE_SIDE: u32 = 512;
+
+/// The longest side [`ResizePolicy::Fast`] lets through to the PDQ core.
+pub const FAST_MAX_SIDE: u32 = 512;
+
+impl ResizePolicy {
+    /// Resized pixels when this policy changes the image, `None` when it hashes as given.
+    pub fn apply(self, view: &PixelView<'_>) -> Result<Option<Pixels>> {
+        match self {
+            ResizePolicy::Native => Ok(None),
+            ResizePolicy::Reference512 => Ok(nearest_512(view)),
+            ResizePolicy::Fast => box_shrink(view, FAST_MAX_SIDE),
+        }
+    }
+
+    /// Name used on the command line and in output (`native`, `reference512`, `fast`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            ResizePolicy::Native => "native",
+            ResizePolicy::Reference512 => "reference512",
+            ResizePolicy::Fast => "fast",
+        }
+    }
+}
+
+/// CImg's `resize(512, 512)` with interpolation type 1 (nearest neighbour), as Meta's C++ CLI
+/// applies it when a side exceeds 512: output column `x` takes source column
+/// `floor(x * W / 512)`, rows likewise.
+fn nearest_512(view: &PixelView<'_>) -> Option<Pixels> {
+    let (w, h) = (view.width(), view.height());
+    if w <= REFERENCE_SIDE && h <= REFERENCE_SIDE {
+        return None;
+    }
+    let bpp = view.format().bytes_per_pixel();
+    let side = REFERENCE_SIDE as usize;
+    let mut out = Vec::with_capacity(side * side * bpp);
+    for y in 0..side {
+        let src_row = view.row(((y as u64 * h as u64) / REFERENCE_SIDE as u64) as u32);
+        for x in 0..side {
+            let sx = ((x as u64 * w as u64) / REFERENCE_SIDE as u64) as usize;
+            out.extend_from_slice(&src_row[sx * bpp..(sx + 1) * bpp]);
+        }
+    }
+    Some(Pixels::new(out, REFERENCE_SIDE, REFERENCE_SIDE, view.format()).expect("sized above"))
+}
+
+/// Box-filter shrink (aspect kept) so the longer side is at most `max_side`.
+fn box_shrink(view: &PixelView<'_>, max_side: u32) -> Result<Option<Pixels>> {
+    let (w, h) = (view.width(), view.height());
+    let longer = w.max(h);
+    if longer <= max_side {
+        return Ok(None);
+    }
+    let scale = max_side as f64 / longer as f64;
+    let new_w = ((w as f64 * scale).round() as u32).max(1);
+    let new_h = ((h as f64 * scale).round() as u32).max(1);
+    let (pixel_type, format) = match view.format() {
+        PixelFormat::Rgb8 => (PixelType::U8x3, PixelFormat::Rgb8),
+        PixelFormat::Rgba8 => (PixelType::U8x4, PixelFormat::Rgba8),
+        PixelFormat::Grey8 => (PixelType::U8, PixelFormat::Grey8),
+    };
+    let packed: std::borrow::Cow<'_, [u8]> = if view.is_packed() {
+        std::borrow::Cow::Borrowed(view.packed_bytes())
+    } else {
+        (0..h)
+            .flat_map(|y| view.row(y).iter().copied())
+            .collect::<Vec<u8>>()
+            .into()
+    };
+    let resize_error = |e: &dyn std::fmt::Display| Error::InvalidPixels {
+        reason: format!("fast pre-shrink failed: {e}"),
+    };
+    let src = ImageRef::new(w, h, &packed, pixel_type).map_err(|e| resize_error(&e))?;
+    let mut dst = Image::new(new_w, new_h, pixel_type);
+    let options = ResizeOptions::new()
+        .resize_alg(ResizeAlg::Convolution(FilterType::Box))
+        .use_alpha(false);
+    Resizer::new()
+        .resize(&src, &mut dst, &options)
+        .map_err(|e| resize_error(&e))?;
+    Pixels::new(dst.into_vec(), new_w, new_h, format).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ramp(w: u32, h: u32) -> Vec<u8> {
+        (0..w * h)
+            .map(|i| ((i % w) * 7 + (i / w) * 3) as u8)
+            .collect()
+    }
+
+    #[test]
+    fn native_keeps_the_image() {
+        let px = ramp(600, 400);
+        let v = PixelView::packed(&px, 600, 400, PixelFormat::Grey8).unwrap();
+        assert!(ResizePolicy::Native.apply(&v).unwrap().is_none());
+    }
+
+    #[test]
+    fn reference512_squashes_only_large_images_by_nearest_neighbour() {
+        let small = ramp(512, 300);
+        let v = PixelView::packed(&small, 512, 300, PixelFormat::Grey8).unwrap();
+        assert!(ResizePolicy::Reference512.apply(&v).unwrap().is_none());
+
+        let (w, h) = (1600u32, 300u32);
+        let px = ramp(w, h);
+        let v = PixelView::packed(&px, w, h, PixelFormat::Grey8).unwrap();
+        let out = ResizePolicy::Reference512.apply(&v).unwrap().unwrap();
+        assert_eq!((out.width(), out.height()), (512, 512));
+        for (y, x) in [(0usize, 0usize), (1, 1), (511, 511), (100, 333)] {
+            let (sy, sx) = (y * h as usize / 512, x * w as usize / 512);
+            assert_eq!(out.as_bytes()[y * 512 + x], px[sy * w as usize + sx]);
+        }
+    }
+
+    #[test]
+    fn fast_shrinks_the_longer_side_keeping_aspect() {
+        let (w, h) = (2000u32, 1000u32);
+        let px: Vec<u8> = ramp(w, h)
+            .iter()
+            .flat_map(|&v| [v, v / 2, 255 - v])
+            .collect();
+        let v = PixelView::packed(&px, w, h, PixelFormat::Rgb8).unwrap();
+        let out = ResizePolicy::Fast.apply(&v).unwrap().unwrap();
+        assert_eq!(
+            (out.width(), out.height(), out.format()),
+            (512, 256, PixelFormat::Rgb8)
+        );
+    }
+}
