@@ -1,0 +1,220 @@
+//! The `hashmatch` command line, end to end: output formats, exit codes, a bad file among good
+//! ones, folders.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use hashmatch::{Hash256, Hasher, HasherConfig};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_hashmatch"))
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("hashmatch-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A textured image with plenty of structure (quality 100).
+fn textured(seed: u32) -> image::RgbImage {
+    image::RgbImage::from_fn(160, 120, |x, y| {
+        let v = (x * 7 + y * 13 + seed * 31) ^ (x * y + seed);
+        image::Rgb([
+            (v % 251) as u8,
+            ((v / 3) % 241) as u8,
+            ((x + seed) * 5 % 256) as u8,
+        ])
+    })
+}
+
+fn write_fixtures(dir: &Path) {
+    textured(1).save(dir.join("a.png")).unwrap();
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    textured(2).save(dir.join("sub/b.jpg")).unwrap();
+    image::GrayImage::from_pixel(100, 100, image::Luma([128]))
+        .save(dir.join("flat.png"))
+        .unwrap();
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = bin().args(args).output().unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn text_output_matches_the_library_and_walks_folders() {
+    let dir = scratch("text");
+    write_fixtures(&dir);
+    let (code, stdout, stderr) = run(&[
+        "hash",
+        dir.join("a.png").to_str().unwrap(),
+        dir.join("sub").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "stderr: {stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    let hasher = Hasher::new(HasherConfig::default());
+    for (line, file) in lines.iter().zip(["a.png", "sub/b.jpg"]) {
+        let fields: Vec<&str> = line.splitn(3, ' ').collect();
+        let want = hasher.hash_file(dir.join(file)).unwrap();
+        assert_eq!(fields[0].parse::<Hash256>().unwrap(), want.hash);
+        assert_eq!(fields[1], want.quality.to_string());
+        assert!(fields[2].ends_with(file), "{line}");
+    }
+    assert!(stderr.is_empty(), "piped output must be quiet: {stderr}");
+}
+
+#[test]
+fn a_corrupt_file_is_reported_and_the_others_still_hashed() {
+    let dir = scratch("corrupt");
+    write_fixtures(&dir);
+    std::fs::remove_file(dir.join("flat.png")).unwrap();
+    let png = std::fs::read(dir.join("a.png")).unwrap();
+    std::fs::write(dir.join("truncated.png"), &png[..png.len() / 2]).unwrap();
+    std::fs::write(dir.join("notes.txt"), b"not an image").unwrap();
+    let (code, stdout, stderr) = run(&["hash", dir.to_str().unwrap()]);
+    assert_eq!(code, 1, "a failed file must fail the run");
+    assert_eq!(
+        stdout.lines().count(),
+        2,
+        "good files still hashed: {stdout}"
+    );
+    assert!(
+        stderr.contains("truncated.png") && stderr.contains("cannot decode PNG"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("notes.txt") && stderr.contains("unrecognised image format"),
+        "{stderr}"
+    );
+    assert!(!stdout.contains("truncated.png") && !stdout.contains("notes.txt"));
+}
+
+#[test]
+fn low_quality_is_skipped_with_its_own_exit_code_unless_the_floor_is_lowered() {
+    let dir = scratch("quality");
+    write_fixtures(&dir);
+    let flat = dir.join("flat.png");
+    let (code, stdout, stderr) = run(&["hash", flat.to_str().unwrap()]);
+    assert_eq!((code, stdout.as_str()), (3, ""));
+    assert!(
+        stderr.contains("quality 0 is below the floor of 50"),
+        "{stderr}"
+    );
+    let (code, stdout, _) = run(&["hash", "--min-quality", "0", flat.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert!(stdout.starts_with(&format!(
+        "{} 0 ",
+        Hasher::new(HasherConfig {
+            quality_floor: 0,
+            ..Default::default()
+        })
+        .hash_file(&flat)
+        .unwrap()
+        .hash
+    )));
+}
+
+#[test]
+fn csv_and_json_formats() {
+    let dir = scratch("formats");
+    write_fixtures(&dir);
+    let a = dir.join("a.png");
+    let want = Hasher::new(HasherConfig::default()).hash_file(&a).unwrap();
+    let (code, stdout, _) = run(&["hash", "--format", "csv", a.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        stdout,
+        format!(
+            "hash,quality,path\n{},{},{}\n",
+            want.hash,
+            want.quality,
+            a.display()
+        )
+    );
+
+    let (code, stdout, _) = run(&[
+        "hash",
+        "--format",
+        "json",
+        "--dihedral",
+        a.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let dihedral = Hasher::new(HasherConfig::default())
+        .dihedral_file(&a)
+        .unwrap();
+    assert_eq!(v["hash"], want.hash.to_string());
+    assert_eq!(v["quality"], want.quality);
+    assert_eq!(
+        v["dihedral"]["rot90"],
+        dihedral.get(hashmatch::pdq::Dihedral::Rotate90).to_string()
+    );
+    assert_eq!(v["path"], a.display().to_string());
+}
+
+#[test]
+fn missing_path_and_bad_arguments() {
+    let (code, _, stderr) = run(&["hash", "/nonexistent/upload.jpg"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("/nonexistent/upload.jpg"), "{stderr}");
+    let (code, _, _) = run(&["hash", "--policy", "bogus", "x.png"]);
+    assert_eq!(code, 2);
+    let (code, _, _) = run(&["hash", "--min-quality", "101", "x.png"]);
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn policies_change_large_images_only() {
+    let dir = scratch("policy");
+    let big = image::RgbImage::from_fn(1200, 700, |x, y| {
+        let v = (x / 9) * 37 + (y / 7) * 91 + x * y / 50;
+        image::Rgb([
+            (v % 256) as u8,
+            ((v / 2) % 256) as u8,
+            ((x * 3 + y) % 256) as u8,
+        ])
+    });
+    let path = dir.join("big.png");
+    big.save(&path).unwrap();
+    let hash_with = |policy: &str| {
+        let (code, stdout, stderr) = run(&[
+            "hash",
+            "--policy",
+            policy,
+            "--min-quality",
+            "0",
+            path.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{stderr}");
+        stdout
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse::<Hash256>()
+            .unwrap()
+    };
+    let native = hash_with("native");
+    let reference512 = hash_with("reference512");
+    let fast = hash_with("fast");
+    let expect = |resize| {
+        Hasher::new(HasherConfig {
+            resize,
+            quality_floor: 0,
+            ..Default::default()
+        })
+        .hash_file(&path)
+        .unwrap()
+        .hash
+    };
+    assert_eq!(native, expect(hashmatch::ResizePolicy::Native));
+    assert_eq!(reference512, expect(hashmatch::ResizePolicy::Reference512));
+    assert_eq!(fast, expect(hashmatch::ResizePolicy::Fast));
+}
