@@ -32,4 +32,9 @@ pub use hash::pdq;
 pub use hash::Hash256;
 pub use hasher::{Hasher, HasherConfig};
 pub use pixels::{PixelFormat, PixelView, Pixels};
+
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 pub use resize::ResizePolicy;
