@@ -54,7 +54,12 @@ fn landscape(seed: u64, w: u32, h: u32) -> RgbImage {
                 50.0 + rng.unit() * 90.0 - 10.0 * i as f32,
                 30.0 + rng.unit() * 60.0,
             ];
-            (base, 0.005 + rng.unit() * 0.03, rng.unit() * 6.28, colour)
+            (
+                base,
+                0.005 + rng.unit() * 0.03,
+                rng.unit() * std::f32::consts::TAU,
+                colour,
+            )
         })
         .collect();
     let trees: Vec<(f32, f32, f32)> = (0..12)
@@ -130,9 +135,5 @@ fn main() {
         90,
     );
     save_jpeg(&originals[4], &dir.join("reupload-recompressed.jpg"), 35);
-    // A flat image: too little structure for a trustworthy hash, reported as such.
-    RgbImage::from_pixel(320, 240, Rgb([200, 200, 205]))
-        .save(dir.join("blank.png"))
-        .unwrap();
     println!("wrote demo uploads to {}", dir.display());
 }
