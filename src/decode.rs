@@ -133,8 +133,9 @@ pub struct Decoded {
 ///   defaults (accurate integer DCT, fancy upsampling), which gives exactly Pillow's pixels and so
 ///   HMA's hashes. Greyscale JPEG gives [`PixelFormat::Grey8`]; CMYK and YCCK JPEG are read with
 ///   Adobe (inverted) polarity and converted to RGB with Pillow's formula. A JPEG that
-///   libjpeg-turbo only warns about (truncated, corrupt entropy data) is an error here, although
-///   Pillow accepts some of them. Without the feature, JPEG goes through `image` (zune-jpeg),
+///   libjpeg-turbo warns about is an error here: a truncated one (Pillow refuses it too), and
+///   any other warning (corrupt data skipped), where Pillow may still return pixels. Without
+///   the feature, JPEG goes through `image` (zune-jpeg),
 ///   whose pixels differ from Pillow's by a few levels (a few PDQ bits on some files).
 /// * Alpha is kept in the buffer ([`PixelFormat::Rgba8`]) and never composited: the hasher
 ///   ignores it, as every reference does.

@@ -30,8 +30,15 @@ fn encode(img: &image::DynamicImage, format: image::ImageFormat) -> Vec<u8> {
     out.into_inner()
 }
 
-/// Small valid files of every supported format, made with `image`'s encoders.
-fn samples() -> Vec<(&'static str, ImageFormat, Vec<u8>)> {
+type Sample = (&'static str, ImageFormat, Vec<u8>);
+
+/// Small valid files of every supported format, made with `image`'s encoders (once).
+fn samples() -> Vec<Sample> {
+    static SAMPLES: std::sync::OnceLock<Vec<Sample>> = std::sync::OnceLock::new();
+    SAMPLES.get_or_init(make_samples).clone()
+}
+
+fn make_samples() -> Vec<Sample> {
     let rgb = image::DynamicImage::ImageRgb8(picture());
     let grey = image::DynamicImage::ImageLuma8(rgb.to_luma8());
     vec![
@@ -156,7 +163,7 @@ fn truncated_files_are_errors() {
     }
 }
 
-/// Flipping any byte (three patterns) never panics; a corruption that still decodes gives a whole
+/// Flipping any byte (and every third byte with two more patterns) never panics; a corruption that still decodes gives a whole
 /// image of the right size unless the flip hit the size field.
 #[test]
 fn corrupted_bytes_never_panic() {
@@ -164,7 +171,12 @@ fn corrupted_bytes_never_panic() {
     for (name, _, bytes) in samples() {
         let (mut ok, mut err, mut other_size) = (0, 0, Vec::new());
         for pos in 0..bytes.len() {
-            for pattern in [0xFFu8, 0x80, 0x01] {
+            let patterns: &[u8] = if pos % 3 == 0 {
+                &[0xFF, 0x80, 0x01]
+            } else {
+                &[0xFF]
+            };
+            for &pattern in patterns {
                 let mut b = bytes.clone();
                 b[pos] ^= pattern;
                 match check_contract(&b, &options) {
@@ -417,6 +429,25 @@ fn jpeg_header_claiming_65500x65500_is_too_large() {
     // Under the side limit but over the pixel count.
     jpeg[sof + 5..sof + 9].copy_from_slice(&[0x7F, 0xFF, 0x7F, 0xFF]);
     assert_too_large(&jpeg, &DecodeOptions::default(), "pixel count");
+}
+
+/// A JPEG cut before its end marker is an error (libjpeg-turbo warns; Pillow refuses it too);
+/// junk between the last scan and the end marker is accepted with the same pixels (so does
+/// Pillow).
+#[cfg(feature = "turbojpeg")]
+#[test]
+fn jpeg_end_marker_handling_matches_pillow() {
+    let (_, _, jpeg) = samples().swap_remove(0);
+    match decode(&jpeg[..jpeg.len() - 2], &DecodeOptions::default()) {
+        Err(Error::Decode { format: "JPEG", .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    let mut junk = jpeg[..jpeg.len() - 2].to_vec();
+    junk.extend([0, 0, 0, 0xFF, 0xD9]);
+    assert_eq!(
+        decode(&junk, &DecodeOptions::default()).unwrap().pixels,
+        decode(&jpeg, &DecodeOptions::default()).unwrap().pixels
+    );
 }
 
 #[test]
