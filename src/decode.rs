@@ -123,31 +123,102 @@ pub struct Decoded {
     pub format: ImageFormat,
 }
 
-/// Decodes an uploaded image.
+/// Decodes an uploaded image at full resolution, with the reference's pixel conventions.
+///
+/// The format is sniffed from the leading bytes; the input size, the header's dimensions and the
+/// decoder's memory estimate are checked against [`DecodeOptions::limits`] before any pixel buffer
+/// is allocated; a panicking decoder is caught. Conventions (those of `research/pdq.md` §7):
+///
+/// * JPEG goes through libjpeg-turbo (feature `turbojpeg`, on by default) with the TurboJPEG
+///   defaults (accurate integer DCT, fancy upsampling), which gives exactly Pillow's pixels and so
+///   HMA's hashes. Greyscale JPEG gives [`PixelFormat::Grey8`]; CMYK and YCCK JPEG are read with
+///   Adobe (inverted) polarity and converted to RGB with Pillow's formula. A JPEG that
+///   libjpeg-turbo warns about is an error here: a truncated one (Pillow refuses it too), and
+///   any other warning (corrupt data skipped), where Pillow may still return pixels. Without
+///   the feature, JPEG goes through `image` (zune-jpeg),
+///   whose pixels differ from Pillow's by a few levels (a few PDQ bits on some files).
+/// * Alpha is kept in the buffer ([`PixelFormat::Rgba8`]) and never composited: the hasher
+///   ignores it, as every reference does.
+/// * Grey and grey + alpha give [`PixelFormat::Grey8`] (luma = value); palette images give their
+///   colours (never the indices).
+/// * 16-bit samples become `v >> 8`. This is **not** reference behaviour: the references
+///   disagree with each other on 16-bit grey (the C++ CLI keeps the low byte, Pillow/HMA clamp
+///   to 255); for 16-bit RGB PNG `v >> 8` is what Pillow does. Floating-point TIFF samples are
+///   clamped to 0..=1 and scaled to 0..=255.
+/// * Animated GIF, PNG (APNG) and WebP give their first frame.
+/// * EXIF orientation is ignored unless [`DecodeOptions::exif`] is
+///   [`ExifOrientation::Apply`].
 ///
 /// # Errors
-/// [`Error::UnknownFormat`], [`Error::TooLarge`], [`Error::Decode`] or
+/// [`Error::UnknownFormat`], [`Error::TooLarge`], [`Error::DecoderLimit`], [`Error::Decode`] or
 /// [`Error::DecoderPanicked`]; never a partial image.
 pub fn decode(bytes: &[u8], options: &DecodeOptions) -> Result<Decoded> {
-    check_input_size(bytes.len() as u64, &options.limits)?;
-    let format = ImageFormat::sniff(bytes).ok_or_else(|| unknown_format(bytes))?;
-    let pixels = catch_decoder_panic(format, || decode_with_image(bytes, format, options))?;
-    Ok(Decoded { pixels, format })
+    decode_inner(bytes, options, None)
 }
 
-/// Reads and decodes a file (the size limit is checked before reading).
+/// Decodes an uploaded image, letting JPEG decode at a reduced size: for the "Fast" hashing
+/// policy of high-volume services. **Not reference-exact by design.**
+///
+/// A JPEG is decoded with libjpeg-turbo's DCT scaling at the smallest of the factors 1/8, 1/4
+/// and 1/2 whose shorter output side (rounded up, as libjpeg does) is still at least `min_side`
+/// pixels, or at full size if none is. Scaled decoding skips most of the inverse DCT and
+/// upsampling work, so it is several times faster, but the pixels are not those of a full
+/// decode followed by any resize, so the hash may differ by a few bits from the reference's. It
+/// equals what Pillow gives after `Image.draft("RGB", size)` asks for the same scale. EXIF
+/// orientation, limits and conventions are as in [`decode`]; limits apply to the full-size
+/// header dimensions, so both functions accept and reject the same inputs.
+///
+/// Other formats, lossless JPEG, and JPEG without the `turbojpeg` feature decode at full size
+/// exactly as [`decode`] does.
+///
+/// # Errors
+/// As [`decode`].
+pub fn decode_reduced(bytes: &[u8], options: &DecodeOptions, min_side: u32) -> Result<Decoded> {
+    decode_inner(bytes, options, Some(min_side))
+}
+
+/// Reads and decodes a file (the size limit is checked before reading), as [`decode`].
 ///
 /// # Errors
 /// [`Error::Io`] naming the path, or any error of [`decode`].
 pub fn decode_file(path: &Path, options: &DecodeOptions) -> Result<Decoded> {
+    decode(&read_upload(path, &options.limits)?, options)
+}
+
+/// Reads a file of at most [`DecodeLimits::max_input_bytes`]: a larger file (even one that
+/// grows while it is read) is [`Error::TooLarge`] and is never read whole into memory.
+///
+/// # Errors
+/// [`Error::Io`] naming the path, or [`Error::TooLarge`].
+pub fn read_upload(path: &Path, limits: &DecodeLimits) -> Result<Vec<u8>> {
+    use std::io::Read;
     let io_error = |source| Error::Io {
         path: path.to_path_buf(),
         source,
     };
-    let len = std::fs::metadata(path).map_err(io_error)?.len();
-    check_input_size(len, &options.limits)?;
-    let bytes = std::fs::read(path).map_err(io_error)?;
-    decode(&bytes, options)
+    let file = std::fs::File::open(path).map_err(io_error)?;
+    let len = file.metadata().map_err(io_error)?.len();
+    check_input_size(len, limits)?;
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.take(limits.max_input_bytes.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(io_error)?;
+    check_input_size(bytes.len() as u64, limits)?;
+    Ok(bytes)
+}
+
+fn decode_inner(bytes: &[u8], options: &DecodeOptions, min_side: Option<u32>) -> Result<Decoded> {
+    check_input_size(bytes.len() as u64, &options.limits)?;
+    let format = ImageFormat::sniff(bytes).ok_or_else(|| unknown_format(bytes))?;
+    let pixels = catch_decoder_panic(format, || match format {
+        #[cfg(feature = "turbojpeg")]
+        ImageFormat::Jpeg => turbo::decode_jpeg(bytes, options, min_side),
+        _ => {
+            let _ = min_side;
+            decode_with_image(bytes, format, options)
+        }
+    })?;
+    Ok(Decoded { pixels, format })
 }
 
 fn check_input_size(len: u64, limits: &DecodeLimits) -> Result<()> {
@@ -156,6 +227,17 @@ fn check_input_size(len: u64, limits: &DecodeLimits) -> Result<()> {
             what: "input size in bytes",
             actual: len,
             limit: limits.max_input_bytes,
+        });
+    }
+    Ok(())
+}
+
+fn check_alloc(bytes: u64, limits: &DecodeLimits) -> Result<()> {
+    if bytes > limits.max_alloc_bytes {
+        return Err(Error::TooLarge {
+            what: "decoded size in bytes",
+            actual: bytes,
+            limit: limits.max_alloc_bytes,
         });
     }
     Ok(())
@@ -187,6 +269,7 @@ fn catch_decoder_panic<T>(format: ImageFormat, f: impl FnOnce() -> Result<T>) ->
 }
 
 fn decode_with_image(bytes: &[u8], format: ImageFormat, options: &DecodeOptions) -> Result<Pixels> {
+    use image::ImageDecoder;
     let decode_error = |e: image::ImageError| match e {
         image::ImageError::Limits(l) => Error::DecoderLimit {
             format: format.name(),
@@ -199,29 +282,25 @@ fn decode_with_image(bytes: &[u8], format: ImageFormat, options: &DecodeOptions)
         },
     };
     let mut reader = image::ImageReader::with_format(Cursor::new(bytes), format.to_image());
+    // The byte budget goes to the decoders (they bound their internal buffers with it). The
+    // dimensions are checked by `check_dimensions` just below instead of through `image`'s
+    // strict width/height limits, so that an oversized header gives `Error::TooLarge` with the
+    // actual numbers: `into_decoder` only parses headers (none of the six decoders allocates
+    // pixel memory before `read_image`).
     let mut limits = image::Limits::default();
-    limits.max_image_width = Some(options.limits.max_width);
-    limits.max_image_height = Some(options.limits.max_height);
     limits.max_alloc = Some(options.limits.max_alloc_bytes);
     reader.limits(limits);
     let mut decoder = reader.into_decoder().map_err(decode_error)?;
-    use image::ImageDecoder;
     let (w, h) = decoder.dimensions();
     check_dimensions(w, h, &options.limits)?;
+    // `into_decoder` + `from_decoder` never checks `max_alloc` itself (image-rs/image#3081).
+    check_alloc(decoder.total_bytes(), &options.limits)?;
     let orientation = match options.exif {
         ExifOrientation::Ignore => image::metadata::Orientation::NoTransforms,
         ExifOrientation::Apply => decoder
             .orientation()
             .unwrap_or(image::metadata::Orientation::NoTransforms),
     };
-    let total = decoder.total_bytes();
-    if total > options.limits.max_alloc_bytes {
-        return Err(Error::TooLarge {
-            what: "decoded size in bytes",
-            actual: total,
-            limit: options.limits.max_alloc_bytes,
-        });
-    }
     let mut img = image::DynamicImage::from_decoder(decoder).map_err(decode_error)?;
     img.apply_orientation(orientation);
     pixels_from_image(img)
@@ -254,22 +333,235 @@ pub(crate) fn check_dimensions(w: u32, h: u32, limits: &DecodeLimits) -> Result<
     Ok(())
 }
 
-/// Converts an image decoded by the `image` crate with the reference conventions: grey stays
-/// grey (luma = value), alpha is kept in the buffer and ignored by the hasher, other layouts
-/// become 8-bit RGB.
+/// Converts an image decoded by the `image` crate with the conventions of [`decode`]: grey
+/// stays grey (luma = value), alpha is kept in the buffer and ignored by the hasher, 16-bit
+/// samples become `v >> 8`, other layouts become 8-bit RGB.
 ///
 /// # Errors
 /// [`Error::InvalidPixels`] for an empty image.
 pub fn pixels_from_image(img: image::DynamicImage) -> Result<Pixels> {
     use image::DynamicImage as D;
     let (w, h) = (img.width(), img.height());
+    let high_byte = |v: &u16| (v >> 8) as u8;
     match img {
         D::ImageLuma8(g) => Pixels::new(g.into_raw(), w, h, PixelFormat::Grey8),
-        D::ImageLumaA8(_) | D::ImageLuma16(_) | D::ImageLumaA16(_) => {
-            Pixels::new(img.to_luma8().into_raw(), w, h, PixelFormat::Grey8)
+        D::ImageLumaA8(g) => {
+            let grey = g.as_raw().chunks_exact(2).map(|p| p[0]).collect();
+            Pixels::new(grey, w, h, PixelFormat::Grey8)
+        }
+        D::ImageLuma16(g) => {
+            let grey = g.as_raw().iter().map(high_byte).collect();
+            Pixels::new(grey, w, h, PixelFormat::Grey8)
+        }
+        D::ImageLumaA16(g) => {
+            let grey = g.as_raw().iter().step_by(2).map(high_byte).collect();
+            Pixels::new(grey, w, h, PixelFormat::Grey8)
         }
         D::ImageRgb8(c) => Pixels::new(c.into_raw(), w, h, PixelFormat::Rgb8),
         D::ImageRgba8(c) => Pixels::new(c.into_raw(), w, h, PixelFormat::Rgba8),
+        D::ImageRgb16(c) => {
+            let rgb = c.as_raw().iter().map(high_byte).collect();
+            Pixels::new(rgb, w, h, PixelFormat::Rgb8)
+        }
+        D::ImageRgba16(c) => {
+            let rgba = c.as_raw().iter().map(high_byte).collect();
+            Pixels::new(rgba, w, h, PixelFormat::Rgba8)
+        }
+        // 32-bit float (TIFF): clamped to 0..=1 and scaled by `image`.
         other => Pixels::new(other.to_rgb8().into_raw(), w, h, PixelFormat::Rgb8),
     }
+}
+
+/// JPEG through libjpeg-turbo: exactly Pillow's pixels.
+#[cfg(feature = "turbojpeg")]
+mod turbo {
+    use turbojpeg::{Colorspace, Decompressor, Image, ScalingFactor};
+
+    use super::{check_alloc, check_dimensions, pixels_from_image, DecodeOptions, ExifOrientation};
+    use crate::error::{Error, Result};
+    use crate::pixels::{PixelFormat, Pixels};
+
+    /// Most scans a progressive JPEG may have. Each scan of a progressive JPEG is a pass over the
+    /// whole image, so a file of tiny scans is a CPU bomb; libjpeg-turbo recommends a limit
+    /// (`djpeg -maxscans`), real encoders write about 10.
+    const MAX_SCANS: u32 = 500;
+
+    fn error(e: turbojpeg::Error) -> Error {
+        Error::Decode {
+            format: "JPEG",
+            message: e.to_string(),
+        }
+    }
+
+    /// Decodes a JPEG; `min_side` asks for DCT scaling (see `decode_reduced`).
+    pub(super) fn decode_jpeg(
+        bytes: &[u8],
+        options: &DecodeOptions,
+        min_side: Option<u32>,
+    ) -> Result<Pixels> {
+        let mut decompressor = Decompressor::new().map_err(error)?;
+        let header = decompressor.read_header(bytes).map_err(error)?;
+        let too_wide = |_| Error::Decode {
+            format: "JPEG",
+            message: "dimensions overflow".to_string(),
+        };
+        let w = u32::try_from(header.width).map_err(too_wide)?;
+        let h = u32::try_from(header.height).map_err(too_wide)?;
+        check_dimensions(w, h, &options.limits)?;
+
+        let scale = match min_side {
+            Some(min_side) if !header.is_lossless => choose_scale(w, h, min_side),
+            _ => ScalingFactor::ONE,
+        };
+        let (sw, sh) = (scale.scale(header.width), scale.scale(header.height));
+        let (out_format, bytes_per_pixel, components) = match header.colorspace {
+            Colorspace::Gray => (turbojpeg::PixelFormat::GRAY, 1, 1),
+            Colorspace::RGB | Colorspace::YCbCr => (turbojpeg::PixelFormat::RGB, 3, 3),
+            // The CMYK buffer, then the RGB one.
+            Colorspace::CMYK | Colorspace::YCCK => (turbojpeg::PixelFormat::CMYK, 4 + 3, 4),
+        };
+        let mut needed = (sw as u64) * (sh as u64) * bytes_per_pixel;
+        if header.is_progressive {
+            // A progressive JPEG keeps every DCT coefficient of the full-size image (2 bytes
+            // each) until the last scan. Chroma planes are smaller when subsampled.
+            let (sx, sy) = header.subsamp.size();
+            let padded = u64::from(w.div_ceil(8) * 8 + 8) * u64::from(h.div_ceil(8) * 8 + 8);
+            let chroma = (components - 1).min(2) as u64;
+            let full = components as u64 - chroma;
+            needed += 2 * (full * padded + chroma * padded / (sx * sy) as u64);
+        }
+        check_alloc(needed, &options.limits)?;
+
+        decompressor.set_scaling_factor(scale).map_err(error)?;
+        decompressor.set_scan_limit(MAX_SCANS).map_err(error)?;
+        let pitch = sw * out_format.size();
+        let mut image = Image {
+            pixels: vec![0u8; pitch * sh],
+            width: sw,
+            pitch,
+            height: sh,
+            format: out_format,
+        };
+        decompressor
+            .decompress(bytes, image.as_deref_mut())
+            .map_err(error)?;
+        let (sw, sh) = (sw as u32, sh as u32);
+        let pixels = match out_format {
+            turbojpeg::PixelFormat::GRAY => Pixels::new(image.pixels, sw, sh, PixelFormat::Grey8)?,
+            turbojpeg::PixelFormat::RGB => Pixels::new(image.pixels, sw, sh, PixelFormat::Rgb8)?,
+            _ => Pixels::new(cmyk_to_rgb(&image.pixels), sw, sh, PixelFormat::Rgb8)?,
+        };
+        match options.exif {
+            ExifOrientation::Ignore => Ok(pixels),
+            ExifOrientation::Apply => match super::jpeg_exif_orientation(bytes) {
+                None | Some(image::metadata::Orientation::NoTransforms) => Ok(pixels),
+                Some(orientation) => {
+                    let mut img = super::to_dynamic(pixels)?;
+                    img.apply_orientation(orientation);
+                    pixels_from_image(img)
+                }
+            },
+        }
+    }
+
+    /// The smallest of 1/8, 1/4, 1/2 whose shorter side is still `>= min_side`, else 1.
+    fn choose_scale(w: u32, h: u32, min_side: u32) -> ScalingFactor {
+        [
+            ScalingFactor::ONE_EIGHTH,
+            ScalingFactor::ONE_QUARTER,
+            ScalingFactor::ONE_HALF,
+        ]
+        .into_iter()
+        .find(|s| s.scale(w as usize).min(s.scale(h as usize)) >= min_side as usize)
+        .unwrap_or(ScalingFactor::ONE)
+    }
+
+    /// Adobe-inverted CMYK (as libjpeg-turbo returns it) to RGB, exactly as Pillow does: its
+    /// JPEG plugin reads 4-component JPEG as `CMYK;I` (inverted, "assume adobe conventions")
+    /// and `convert("RGB")` is `cmyk2rgb` in `libImaging/Convert.c`.
+    fn cmyk_to_rgb(inverted_cmyk: &[u8]) -> Vec<u8> {
+        // MULDIV255 of libImaging: a * b / 255, rounded.
+        fn muldiv255(a: u32, b: u32) -> u32 {
+            let tmp = a * b + 128;
+            ((tmp >> 8) + tmp) >> 8
+        }
+        let mut rgb = Vec::with_capacity(inverted_cmyk.len() / 4 * 3);
+        for p in inverted_cmyk.chunks_exact(4) {
+            let [c, m, y, k] = [p[0], p[1], p[2], p[3]].map(|v| u32::from(255 - v));
+            let nk = 255 - k;
+            // muldiv255(x, nk) <= nk, so the result is in 0..=255.
+            rgb.extend([c, m, y].map(|x| (nk - muldiv255(x, nk)) as u8));
+        }
+        rgb
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn scale_choice() {
+            assert_eq!(choose_scale(1600, 1004, 100), ScalingFactor::ONE_EIGHTH);
+            assert_eq!(choose_scale(1600, 1004, 126), ScalingFactor::ONE_EIGHTH);
+            assert_eq!(choose_scale(1600, 1004, 127), ScalingFactor::ONE_QUARTER);
+            assert_eq!(choose_scale(1600, 1004, 502), ScalingFactor::ONE_HALF);
+            assert_eq!(choose_scale(1600, 1004, 503), ScalingFactor::ONE);
+            assert_eq!(choose_scale(10, 10, 0), ScalingFactor::ONE_EIGHTH);
+        }
+
+        #[test]
+        fn cmyk_formula() {
+            // Inverted CMYK: 255 = no ink. No ink at all is white; full K is black.
+            assert_eq!(cmyk_to_rgb(&[255, 255, 255, 255]), [255, 255, 255]);
+            assert_eq!(cmyk_to_rgb(&[255, 255, 255, 0]), [0, 0, 0]);
+            // Full cyan, no black: red channel 0.
+            assert_eq!(cmyk_to_rgb(&[0, 255, 255, 255]), [0, 255, 255]);
+            // Half cyan, half black: c = k = 128, nk = 127, MULDIV255(128, 127) = 64.
+            assert_eq!(cmyk_to_rgb(&[127, 255, 255, 127]), [63, 127, 127]);
+        }
+    }
+}
+
+/// Wraps decoded pixels as an `image` buffer (to reuse its orientation transforms).
+#[cfg(feature = "turbojpeg")]
+fn to_dynamic(pixels: Pixels) -> Result<image::DynamicImage> {
+    let (w, h, format) = (pixels.width(), pixels.height(), pixels.format());
+    let data = pixels.into_bytes();
+    let img = match format {
+        PixelFormat::Grey8 => image::GrayImage::from_raw(w, h, data).map(Into::into),
+        PixelFormat::Rgb8 => image::RgbImage::from_raw(w, h, data).map(Into::into),
+        PixelFormat::Rgba8 => image::RgbaImage::from_raw(w, h, data).map(Into::into),
+    };
+    img.ok_or_else(|| Error::InvalidPixels {
+        reason: format!("{w}x{h} {format:?} buffer has the wrong length"),
+    })
+}
+
+/// The EXIF orientation of a JPEG: the first APP1 `Exif` segment before the first scan, as
+/// Pillow's `exif_transpose` reads it. `None` if there is none or it is unreadable.
+#[cfg(feature = "turbojpeg")]
+fn jpeg_exif_orientation(bytes: &[u8]) -> Option<image::metadata::Orientation> {
+    let mut i = 2; // after SOI
+    while i + 4 <= bytes.len() {
+        if bytes[i] != 0xFF {
+            return None;
+        }
+        let marker = bytes[i + 1];
+        match marker {
+            0xFF => i += 1,               // fill byte
+            0x01 | 0xD0..=0xD8 => i += 2, // markers without a length
+            0xD9 | 0xDA => return None,   // end of image, start of scan
+            _ => {
+                let len = usize::from(u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]));
+                let segment = bytes.get(i + 4..i + 2 + len.max(2))?;
+                if marker == 0xE1 {
+                    if let Some(tiff) = segment.strip_prefix(b"Exif\0\0") {
+                        return image::metadata::Orientation::from_exif_chunk(tiff);
+                    }
+                }
+                i += 2 + len.max(2);
+            }
+        }
+    }
+    None
 }

@@ -7,7 +7,7 @@ use crate::decode::{self, DecodeOptions};
 use crate::error::{Error, Result};
 use crate::hash::pdq::{self, DihedralHashes, LumaMode, PdqFloats, PdqHash};
 use crate::pixels::{PixelFormat, PixelView};
-use crate::resize::ResizePolicy;
+use crate::resize::{ResizePolicy, FAST_MIN_DECODE_SIDE};
 
 /// Everything that decides how an upload is hashed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,12 +130,20 @@ impl Hasher {
     }
 
     fn floats_from_file(&self, path: &Path) -> Result<PdqFloats> {
-        let decoded = decode::decode_file(path, &self.config.decode)?;
-        self.floats_from_pixels(&decoded.pixels.view())
+        let bytes = decode::read_upload(path, &self.config.decode.limits)?;
+        self.floats_from_bytes(&bytes)
     }
 
     fn floats_from_bytes(&self, bytes: &[u8]) -> Result<PdqFloats> {
-        let decoded = decode::decode(bytes, &self.config.decode)?;
+        let decoded = match self.config.resize {
+            // A JPEG decoded at a reduced DCT scale skips most of the decoding work.
+            ResizePolicy::Fast => {
+                decode::decode_reduced(bytes, &self.config.decode, FAST_MIN_DECODE_SIDE)?
+            }
+            ResizePolicy::Native | ResizePolicy::Reference512 => {
+                decode::decode(bytes, &self.config.decode)?
+            }
+        };
         self.floats_from_pixels(&decoded.pixels.view())
     }
 

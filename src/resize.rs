@@ -36,6 +36,10 @@ pub enum ResizePolicy {
 /// The side length [`ResizePolicy::Reference512`] squashes to.
 pub const REFERENCE_SIDE: u32 = 512;
 
+/// The shortest side a reduced-scale JPEG decode keeps under [`ResizePolicy::Fast`]
+/// ([`crate::decode::decode_reduced`]).
+pub const FAST_MIN_DECODE_SIDE: u32 = 256;
+
 /// The longest side [`ResizePolicy::Fast`] lets through to the PDQ core.
 pub const FAST_MAX_SIDE: u32 = 512;
 
