@@ -168,7 +168,7 @@ mod tests {
         let out = ResizePolicy::Fast.apply(&v).unwrap().unwrap();
         assert_eq!(
             (out.width(), out.height(), out.format()),
-            (512, 256, PixelFormat::Rgb8)
+            (1024, 512, PixelFormat::Rgb8)
         );
     }
 }
