@@ -281,6 +281,16 @@ fn decode_with_image(bytes: &[u8], format: ImageFormat, options: &DecodeOptions)
             message: other.to_string(),
         },
     };
+    // `image`'s JPEG decoder fills missing scan data with grey instead of failing; a truncated
+    // upload must never be hashed as if it were whole (libjpeg-turbo and Pillow refuse it).
+    if format == ImageFormat::Jpeg {
+        if let Err(message) = jpeg_structure_complete(bytes) {
+            return Err(Error::Decode {
+                format: format.name(),
+                message,
+            });
+        }
+    }
     let mut reader = image::ImageReader::with_format(Cursor::new(bytes), format.to_image());
     // The byte budget goes to the decoders (they bound their internal buffers with it). The
     // dimensions are checked by `check_dimensions` just below instead of through `image`'s
@@ -539,6 +549,63 @@ fn to_dynamic(pixels: Pixels) -> Result<image::DynamicImage> {
 
 /// The EXIF orientation of a JPEG: the first APP1 `Exif` segment before the first scan, as
 /// Pillow's `exif_transpose` reads it. `None` if there is none or it is unreadable.
+/// Walks a JPEG's markers from SOI to EOI, skipping segment payloads and entropy-coded scan
+/// data (where `FF` is stuffed as `FF 00` and only restart markers `FF D0..D7` appear), and
+/// reports where the file ends early.
+fn jpeg_structure_complete(bytes: &[u8]) -> std::result::Result<(), String> {
+    if bytes.len() < 4 || bytes[0] != 0xFF || bytes[1] != 0xD8 {
+        return Err("missing start-of-image marker".to_string());
+    }
+    let mut i = 2;
+    let mut in_scan = false;
+    while i < bytes.len() {
+        if in_scan {
+            // Find the next marker that is not stuffing or a restart marker.
+            match bytes[i..].iter().position(|&b| b == 0xFF) {
+                None => break,
+                Some(offset) => i += offset,
+            }
+            // Fill bytes: any number of FF before a marker code.
+            while i + 1 < bytes.len() && bytes[i + 1] == 0xFF {
+                i += 1;
+            }
+            let Some(&code) = bytes.get(i + 1) else { break };
+            if code == 0x00 || (0xD0..=0xD7).contains(&code) {
+                i += 2;
+                continue;
+            }
+            in_scan = false;
+        }
+        if bytes[i] != 0xFF {
+            return Err(format!(
+                "expected a marker at byte {i}, found {:#04x}",
+                bytes[i]
+            ));
+        }
+        let Some(&code) = bytes.get(i + 1) else { break };
+        match code {
+            0xD9 => return Ok(()),
+            0xFF => i += 1,               // fill byte
+            0x01 | 0xD0..=0xD7 => i += 2, // markers without a payload
+            _ => {
+                let Some(len) = bytes.get(i + 2..i + 4) else {
+                    break;
+                };
+                let len = usize::from(u16::from_be_bytes([len[0], len[1]]));
+                if len < 2 {
+                    return Err(format!("segment at byte {i} has an invalid length {len}"));
+                }
+                i += 2 + len;
+                in_scan = code == 0xDA;
+            }
+        }
+    }
+    Err(format!(
+        "the file ends after {} bytes without an end-of-image marker (truncated)",
+        bytes.len()
+    ))
+}
+
 #[cfg(feature = "turbojpeg")]
 fn jpeg_exif_orientation(bytes: &[u8]) -> Option<image::metadata::Orientation> {
     let mut i = 2; // after SOI
