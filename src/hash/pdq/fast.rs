@@ -8,8 +8,9 @@
 //! * row passes run `S` rows at once: a strip of `S` rows is transposed so that each column
 //!   becomes one vector of `S` lanes (one lane per row), the running sum walks along the
 //!   columns, and the result is transposed back;
-//! * column passes run all columns at once, one input row at a time, over a ring of the last
-//!   `window` rows (lanes = columns, any vector width);
+//! * column passes run all columns at once, one input row at a time, over a ring holding the
+//!   last `window` rows and more (lanes = columns, any vector width); row pass 1 transposes its
+//!   strips straight into column pass 1's ring;
 //! * nothing full-size is kept: luma -> row pass 1 -> column pass 1 -> row pass 2 -> column
 //!   pass 2 stream strip by strip. Row pass 2 still runs its running sum over every column (float
 //!   addition is not associative, so every output carries the whole rounding history) but
@@ -135,7 +136,10 @@ fn run<const S: usize, const SIMD: bool>(
     let mut strip = vec![0f32; S * padded]; // S rows of `padded` floats
     let mut lanes_in: Vec<[f32; S]> = vec![[0f32; S]; padded];
     let mut lanes_out: Vec<[f32; S]> = vec![[0f32; S]; padded];
-    let mut col1 = ColumnBox::new(padded, rows, col_window);
+    // Row pass 1 writes each strip straight into column pass 1's ring: whole strips of S
+    // slots, and at least S more than the window so no row is overwritten before it is
+    // subtracted.
+    let mut col1 = ColumnBox::new(padded, rows, col_window, (col_window + S).div_ceil(S) * S);
     let mut second = SecondPass::<S> {
         filtered: vec![0f32; S * padded],
         padded,
@@ -144,7 +148,7 @@ fn run<const S: usize, const SIMD: bool>(
         dec_cols,
         dec_rows,
         sampled: [[0f32; S]; 64],
-        col2: ColumnBox::new(64, rows, col_window),
+        col2: ColumnBox::new(64, rows, col_window, col_window + 1),
         out_row: [0f32; 64],
     };
 
@@ -162,12 +166,12 @@ fn run<const S: usize, const SIMD: bool>(
         // Row pass 1.
         to_lanes::<S, SIMD>(&strip, padded, &mut lanes_in);
         box_lanes(&lanes_in[..cols], &mut lanes_out[..cols], row_window);
-        from_lanes::<S, SIMD>(&lanes_out, padded, &mut strip);
+        from_lanes::<S, SIMD>(&lanes_out, padded, col1.slots_mut(y0, S));
         // Column pass 1, one row at a time; every S output rows go through the second pass.
-        for r in 0..n {
+        for _ in 0..n {
             let k = col1.next_output().map(|k| k % S);
             let dst = k.map(|k| &mut second.filtered[k * padded..(k + 1) * padded]);
-            let emitted = col1.push(&strip[r * padded..(r + 1) * padded], dst);
+            let emitted = col1.push(dst);
             if emitted.is_some_and(|k| k % S == S - 1) {
                 second.run::<SIMD>(S, &mut lanes_in, out);
             }
@@ -220,17 +224,15 @@ impl<const S: usize> SecondPass<S> {
             &mut self.sampled,
         );
         for r in 0..n {
-            let mut row = [0f32; 64];
-            for (v, s) in row.iter_mut().zip(&self.sampled) {
+            let index = self.col2.pushed;
+            for (v, s) in self.col2.slot_mut(index).iter_mut().zip(&self.sampled) {
                 *v = s[r];
             }
             let wanted = self
                 .col2
                 .next_output()
                 .is_some_and(|k| self.dec_rows.contains(&k));
-            let emitted = self
-                .col2
-                .push(&row, wanted.then_some(&mut self.out_row[..]));
+            let emitted = self.col2.push(wanted.then_some(&mut self.out_row[..]));
             if wanted {
                 scatter_rows(emitted, &self.dec_rows, &self.out_row, out);
             }
@@ -394,12 +396,16 @@ fn div<const S: usize>(sum: &[f32; S], count: u32) -> [f32; S] {
 }
 
 /// `box1DFloat` along columns, streamed one input row at a time over all columns at once (lanes
-/// = columns). Keeps a ring of the last `window` input rows for the subtractions.
+/// = columns). Input rows live in a ring of `slots` rows (at least `window + 1`): the caller
+/// writes row `pushed` into [`slot_mut`](Self::slot_mut) (or several rows at once into
+/// [`slots_mut`](Self::slots_mut)), then [`push`](Self::push) consumes it, subtracting row
+/// `pushed - window` from the ring.
 struct ColumnBox {
     width: usize,
     len: usize,
     window: usize,
     half: usize,
+    slots: usize,
     sum: Vec<f32>,
     ring: Vec<f32>,
     count: u32,
@@ -408,18 +414,36 @@ struct ColumnBox {
 }
 
 impl ColumnBox {
-    fn new(width: usize, len: usize, window: usize) -> Self {
+    fn new(width: usize, len: usize, window: usize, slots: usize) -> Self {
+        assert!(slots > window);
         ColumnBox {
             width,
             len,
             window,
             half: (window + 2) / 2,
+            slots,
             sum: vec![0f32; width],
-            ring: vec![0f32; width * window],
+            ring: vec![0f32; width * slots],
             count: 0,
             pushed: 0,
             emitted: 0,
         }
+    }
+
+    /// Where input row `index` goes (it must not be more than `slots - window - 1` rows ahead
+    /// of the next row pushed, or it overwrites a row still to be subtracted).
+    #[inline(always)]
+    fn slot_mut(&mut self, index: usize) -> &mut [f32] {
+        let slot = index % self.slots;
+        &mut self.ring[slot * self.width..(slot + 1) * self.width]
+    }
+
+    /// Where input rows `first..first + n` go, contiguous: needs `first % slots + n <= slots`.
+    #[inline(always)]
+    fn slots_mut(&mut self, first: usize, n: usize) -> &mut [f32] {
+        let slot = first % self.slots;
+        assert!(slot + n <= self.slots);
+        &mut self.ring[slot * self.width..(slot + n) * self.width]
     }
 
     /// The output row the next [`push`](Self::push) or [`drain`](Self::drain) produces, if any.
@@ -431,21 +455,19 @@ impl ColumnBox {
         }
     }
 
-    /// Adds input row `pushed` (and, past the first `window` rows, subtracts row
-    /// `pushed - window`). When that completes an output row, writes it to `out` if given
-    /// (skipping the division otherwise) and returns its index.
+    /// Adds input row `pushed` (already in its slot) and, past the first `window` rows,
+    /// subtracts row `pushed - window`. When that completes an output row, writes it to `out`
+    /// if given (skipping the division otherwise) and returns its index.
     #[inline(always)]
-    fn push(&mut self, row: &[f32], out: Option<&mut [f32]>) -> Option<usize> {
+    fn push(&mut self, out: Option<&mut [f32]>) -> Option<usize> {
         debug_assert!(self.pushed < self.len);
         let w = self.width;
-        let slot = self.pushed % self.window;
-        let ring = &mut self.ring[slot * w..(slot + 1) * w];
-        let row = &row[..w];
+        let new_slot = self.pushed % self.slots;
+        let row = &self.ring[new_slot * w..(new_slot + 1) * w];
         let emitted = if self.pushed < self.window {
             self.count += 1;
-            for ((s, &x), r) in self.sum.iter_mut().zip(row).zip(ring.iter_mut()) {
+            for (s, &x) in self.sum.iter_mut().zip(row) {
                 *s += x;
-                *r = x;
             }
             if self.pushed >= self.half - 1 {
                 if let Some(out) = out {
@@ -459,27 +481,26 @@ impl ColumnBox {
                 None
             }
         } else {
-            // Row `pushed - window` sits in the slot row `pushed` takes over.
+            let old_slot = (self.pushed - self.window) % self.slots;
+            let old = &self.ring[old_slot * w..(old_slot + 1) * w];
             let c = self.count as f32;
             match out {
                 Some(out) => {
-                    for (((s, &x), r), o) in self
+                    for (((s, &x), &r), o) in self
                         .sum
                         .iter_mut()
                         .zip(row)
-                        .zip(ring.iter_mut())
+                        .zip(old)
                         .zip(out[..w].iter_mut())
                     {
-                        let v = (*s + x) - *r;
+                        let v = (*s + x) - r;
                         *s = v;
-                        *r = x;
                         *o = v / c;
                     }
                 }
                 None => {
-                    for ((s, &x), r) in self.sum.iter_mut().zip(row).zip(ring.iter_mut()) {
-                        *s = (*s + x) - *r;
-                        *r = x;
+                    for ((s, &x), &r) in self.sum.iter_mut().zip(row).zip(old) {
+                        *s = (*s + x) - r;
                     }
                 }
             }
@@ -501,7 +522,7 @@ impl ColumnBox {
         // Output `emitted` (in the last half-1) drops input row `emitted - (window - half) - 1`,
         // i.e. the reference's `li`, which starts at `len - window`.
         let li = self.len - self.window + (self.emitted - (self.len - (self.half - 1)));
-        let slot = li % self.window;
+        let slot = li % self.slots;
         let old = &self.ring[slot * w..(slot + 1) * w];
         self.count -= 1;
         let c = self.count as f32;
