@@ -182,10 +182,7 @@ impl Hasher {
 }
 
 fn to_hash(floats: &PdqFloats) -> PdqHash {
-    PdqHash {
-        hash: pdq::hash_from_dct(&floats.dct),
-        quality: floats.quality,
-    }
+    pdq::hash_from_floats(floats)
 }
 
 fn to_dihedral(floats: &PdqFloats) -> DihedralHashes {

@@ -178,3 +178,100 @@ fn generated_vectors_equal_the_cpp_core_and_pip() {
         failures.join("\n")
     );
 }
+
+/// The same vectors through every fast-path level this CPU runs and through the scalar
+/// reference port (`pdq::hash` above only exercises the best level): the core vectors' float
+/// buffers to the last bit, the generated vectors' hashes and qualities in both luma modes.
+#[test]
+fn every_level_and_the_reference_port_match_the_vectors() {
+    use hashmatch::pdq::internals::{self, Level};
+    let Some(shared) = common::shared_dir("every_level_and_the_reference_port_match_the_vectors")
+    else {
+        return;
+    };
+    let levels: Vec<Level> = Level::ALL
+        .into_iter()
+        .filter(|l| l.is_available())
+        .collect();
+    eprintln!("levels checked: {levels:?} and the reference port");
+    let floats_by = |v: &PixelView<'_>, mode| {
+        let mut all = vec![(
+            "reference-port".to_string(),
+            internals::floats_reference(v, mode).unwrap(),
+        )];
+        for &level in &levels {
+            let f = internals::floats_at(level, v, mode).unwrap().unwrap();
+            all.push((format!("{level:?}"), f));
+        }
+        all
+    };
+
+    let dir = shared.join("vectors/pdq/core");
+    let mut core = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let png = entry.unwrap().path();
+        if png.extension().is_none_or(|e| e != "png") {
+            continue;
+        }
+        let name = png.file_stem().unwrap().to_string_lossy().to_string();
+        let (pixels, w, h, channels) = common::load_png_exact(&png);
+        if w < pdq::MIN_DIMENSION || h < pdq::MIN_DIMENSION {
+            continue;
+        }
+        let v = view(&pixels, w, h, channels);
+        let want_64 = read_f32s(&dir.join(format!("{name}.b64x64.f32")));
+        let want_dct = read_f32s(&dir.join(format!("{name}.dct16x16.f32")));
+        for (who, f) in floats_by(&v, LumaMode::Reference) {
+            let got_64 = f.downsampled.iter().flatten().map(|x| x.to_bits());
+            assert!(
+                got_64.eq(want_64.iter().map(|x| x.to_bits())),
+                "{name}: {who} 64x64"
+            );
+            let got_dct = f.dct.iter().flatten().map(|x| x.to_bits());
+            assert!(
+                got_dct.eq(want_dct.iter().map(|x| x.to_bits())),
+                "{name}: {who} DCT"
+            );
+        }
+        core += 1;
+    }
+    assert_eq!(core, 16, "core vectors of at least 5x5 checked");
+
+    let random = shared.join("vectors/pdq/random");
+    let rows = common::read_csv(&random.join("expected.csv"));
+    // Unoptimised builds take every 10th (the whole set costs minutes there); release all.
+    let step = if cfg!(debug_assertions) { 10 } else { 1 };
+    let mut checked = 0;
+    for row in rows[1..].iter().step_by(step) {
+        let (pixels, w, h, channels) = common::load_png_exact(&random.join(&row[0]));
+        if w < pdq::MIN_DIMENSION || h < pdq::MIN_DIMENSION {
+            continue;
+        }
+        let v = view(&pixels, w, h, channels);
+        for (mode, hash_col) in [(LumaMode::Reference, 4), (LumaMode::PipCompat, 6)] {
+            let want = (
+                row[hash_col].parse::<Hash256>().unwrap(),
+                row[hash_col + 1].parse::<u8>().unwrap(),
+            );
+            let mut got = vec![(
+                "reference-port".to_string(),
+                internals::hash_reference(&v, mode).unwrap(),
+            )];
+            for &level in &levels {
+                got.push((
+                    format!("{level:?}"),
+                    internals::hash_at(level, &v, mode).unwrap().unwrap(),
+                ));
+            }
+            for (who, g) in got {
+                assert_eq!((g.hash, g.quality), want, "{}: {who} {mode:?}", row[0]);
+            }
+        }
+        checked += 1;
+    }
+    // 16 of the 400 are below the minimum size (checked for refusal above).
+    if step == 1 {
+        assert_eq!(checked, 384, "generated vectors checked");
+    }
+    assert!(checked > 0);
+}

@@ -40,6 +40,9 @@ pub(crate) fn luma_rgb(mode: LumaMode, r: u8, g: u8, b: u8) -> f32 {
 ///
 /// Grey pixels take the reference's grey path (luma = value), whatever the mode: both references
 /// agree there (pip's float64 formula gives exactly `v` for `(v, v, v)`).
+///
+/// Always inlined, so that it vectorises for the instruction set of the fast path calling it.
+#[inline(always)]
 pub(crate) fn luma_row(view: &PixelView<'_>, y: u32, mode: LumaMode, out: &mut [f32]) {
     let row = view.row(y);
     match view.format() {
