@@ -10,53 +10,18 @@
 //! quality is on a 0.0..=1.0 scale and is computed with float gradient sums, so it is printed
 //! but not compared.
 
+mod common;
+
 use std::hint::black_box;
-use std::path::PathBuf;
 
 use criterion::{Criterion, Throughput};
 use hashmatch::pdq::internals::{self, Level};
 use hashmatch::pdq::{self, LumaMode};
 use hashmatch::{Hash256, PixelFormat, PixelView};
 
-const SIZES: [(u32, u32); 4] = [(640, 480), (1280, 720), (1920, 1080), (4000, 3000)];
+use common::{mean_ms, photo};
 
-/// A deterministic photo-like RGB image: smooth illumination, a few soft shapes, fine texture
-/// and a little sensor noise, so the filters see realistic value ranges.
-fn photo(w: u32, h: u32) -> Vec<u8> {
-    let mut state = 0x1234_5678_9abc_def0u64 ^ ((w as u64) << 32 | h as u64);
-    let mut noise = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state % 17) as f32 - 8.0
-    };
-    let (fw, fh) = (w as f32, h as f32);
-    let mut out = Vec::with_capacity((w * h * 3) as usize);
-    for y in 0..h {
-        for x in 0..w {
-            let (u, v) = (x as f32 / fw, y as f32 / fh);
-            let light = 60.0 + 120.0 * (1.0 - (u - 0.3).abs()) * (1.0 - 0.5 * v);
-            let (dx, dy) = (u - 0.62, v - 0.45);
-            let disc = if dx * dx + dy * dy < 0.04 { 70.0 } else { 0.0 };
-            // Texture at a fixed fraction of the image, so every size sees the same picture.
-            let texture = 12.0 * ((u * 150.0).sin() * (v * 110.0).cos())
-                + 8.0 * ((u * 23.0 + v * 31.0).sin());
-            let sky = if v < 0.25 {
-                40.0 * (0.25 - v) * 4.0
-            } else {
-                0.0
-            };
-            let base = light + disc + texture;
-            let px = [
-                base + 0.6 * disc + noise(),
-                base * 0.9 + sky * 0.5 + noise(),
-                base * 0.7 + sky + noise(),
-            ];
-            out.extend(px.map(|c| c.clamp(0.0, 255.0) as u8));
-        }
-    }
-    out
-}
+const SIZES: [(u32, u32); 4] = [(640, 480), (1280, 720), (1920, 1080), (4000, 3000)];
 
 /// The crate's hash (same bit layout as ours) and quality (its scale is 0.0..=1.0).
 fn pdqhash_crate(img: &image023::DynamicImage) -> (Hash256, f32) {
@@ -75,6 +40,7 @@ fn level_name(level: Level) -> &'static str {
 fn bench(c: &mut Criterion) {
     for (w, h) in SIZES {
         let rgb = photo(w, h);
+        common::save_for_peers(&format!("photo-{w}x{h}.rgb"), &rgb);
         let view = PixelView::packed(&rgb, w, h, PixelFormat::Rgb8).unwrap();
         let peer_img = image023::DynamicImage::ImageRgb8(
             image023::RgbImage::from_raw(w, h, rgb.clone()).unwrap(),
@@ -118,21 +84,6 @@ fn bench(c: &mut Criterion) {
         });
         group.finish();
     }
-}
-
-/// Mean time in ms of one benchmark from criterion's saved estimates, if present.
-fn mean_ms(group: &str, function: &str) -> Option<f64> {
-    let dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
-    let path = dir
-        .join("criterion")
-        .join(group.replace('/', "_"))
-        .join(function)
-        .join("new/estimates.json");
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
-    Some(json["mean"]["point_estimate"].as_f64()? / 1e6)
 }
 
 fn print_table() {

@@ -1,8 +1,11 @@
-"""Times the Python peer in the same run as the criterion benches: pip `pdqhash` (Meta's C++
-core behind Cython, what HMA runs) on the same synthetic pixels as benches/pdq.rs, Pillow +
-pdqhash from JPEG bytes end to end, and corpus throughput on N processes.
+"""Times the Python peer in the same session as the criterion benches: pip `pdqhash` (Meta's
+C++ core behind Cython, what HMA runs) on the very pixels benches/pdq.rs hashed, Pillow + pip
+`pdqhash` on the very JPEG bytes benches/pipeline.rs hashed (both leave them in
+target/bench-data), and corpus throughput on N processes.
 
-    .venv/bin/python benches/peers/pip_pdqhash.py [--corpus ../shared/corpus/dev/originals] [--procs 2]
+    cargo bench --bench pdq && cargo bench --features turbojpeg --bench pipeline
+    .venv/bin/python benches/peers/pip_pdqhash.py [--data target/bench-data]
+        [--corpus ../shared/corpus/dev/originals] [--procs 2]
 
 Prints median milliseconds per image (5 repetitions after a warm-up), one thread.
 """
@@ -20,17 +23,6 @@ from PIL import Image
 SIZES = [(640, 480), (1280, 720), (1920, 1080), (4000, 3000)]
 
 
-def photo_like(w, h):
-    """Deterministic photo-like RGB content (smooth fields, edges, texture)."""
-    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
-    r = 128 + 60 * np.sin(x / 37.0) * np.cos(y / 53.0) + 40 * ((x // 97 + y // 71) % 2)
-    g = 128 + 50 * np.cos((x + y) / 41.0) + 0.02 * x
-    b = 100 + 70 * np.sin(np.hypot(x - w / 2, y - h / 3) / 29.0)
-    noise = ((x * 7919 + y * 104729) % 23) - 11
-    rgb = np.stack([r + noise, g - noise, b + noise / 2], axis=2)
-    return np.clip(rgb, 0, 255).astype(np.uint8)
-
-
 def median_ms(f, reps=5):
     f()
     times = []
@@ -41,28 +33,40 @@ def median_ms(f, reps=5):
     return statistics.median(times)
 
 
+def hex_of(bits):
+    return "%064x" % int("".join(str(int(b)) for b in bits), 2)
+
+
 def hash_file(path):
     return pdqhash.compute(np.asarray(Image.open(path).convert("RGB")))
 
 
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default="target/bench-data")
     ap.add_argument("--corpus", default="../shared/corpus/dev/originals")
     ap.add_argument("--procs", type=int, default=2)
     args = ap.parse_args()
 
     print("pip pdqhash from RGB pixels (ms/image, 1 thread)")
     for w, h in SIZES:
-        px = photo_like(w, h)
+        path = os.path.join(args.data, f"photo-{w}x{h}.rgb")
+        if not os.path.exists(path):
+            print(f"  {w}x{h}: {path} missing (run cargo bench --bench pdq first)")
+            continue
+        px = np.fromfile(path, dtype=np.uint8).reshape(h, w, 3)
         print(f"  {w}x{h}: {median_ms(lambda: pdqhash.compute(px)):.2f}")
 
     print("Pillow decode + pip pdqhash from JPEG bytes (ms/image, 1 thread)")
     for w, h in [(1280, 720), (4000, 3000)]:
-        buf = io.BytesIO()
-        Image.fromarray(photo_like(w, h)).save(buf, format="JPEG", quality=90)
-        data = buf.getvalue()
+        path = os.path.join(args.data, f"photo-{w}x{h}.jpg")
+        if not os.path.exists(path):
+            print(f"  {w}x{h}: {path} missing (run cargo bench --bench pipeline first)")
+            continue
+        data = open(path, "rb").read()
         f = lambda: pdqhash.compute(np.asarray(Image.open(io.BytesIO(data)).convert("RGB")))
-        print(f"  {w}x{h}: {median_ms(f):.2f}")
+        bits, q = f()
+        print(f"  {w}x{h}: {median_ms(f):.2f}  (hash {hex_of(bits)} q{q})")
 
     if os.path.isdir(args.corpus):
         files = sorted(os.path.join(args.corpus, f) for f in os.listdir(args.corpus))
