@@ -98,6 +98,17 @@ pub enum Error {
         floor: u8,
     },
 
+    /// A line of a hash list is malformed.
+    #[error("{file}, line {line}: {reason}", file = file.display())]
+    ListLine {
+        /// The list file (or the name given to the text).
+        file: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
+
     /// Reading a file failed.
     #[error("cannot read {path}: {source}", path = path.display())]
     Io {

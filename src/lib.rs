@@ -21,8 +21,10 @@
 
 pub mod decode;
 mod error;
+mod fsutil;
 pub mod hash;
 mod hasher;
+pub mod list;
 mod pixels;
 pub mod resize;
 
