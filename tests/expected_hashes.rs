@@ -52,20 +52,19 @@ fn excluded(path: &str) -> Option<&'static str> {
 /// differs from Pillow's by +-1-4 levels: measured max 6 bits, `jpeg-decoders.md`).
 const PURE_RUST_JPEG_TOLERANCE: u32 = if cfg!(feature = "turbojpeg") { 0 } else { 6 };
 
-#[test]
-fn native_equals_hma_pillow_and_pip_pdqhash() {
-    let Some((root, rows)) = expected("pdqhash-fullres.csv") else {
-        return;
-    };
-    let hasher = hasher(ResizePolicy::Native, LumaMode::PipCompat);
+/// Hashes each expected file and lists every one that differs by more than `tolerance(path)`
+/// bits (with a tolerance, quality may move by 2), asserting that at least `min_checked` ran.
+fn assert_files_match<'a>(
+    hasher: &Hasher,
+    root: &std::path::Path,
+    rows: impl Iterator<Item = &'a Expected>,
+    tolerance: impl Fn(&str) -> u32,
+    min_checked: usize,
+) {
     let mut failures = Vec::new();
     let mut checked = 0;
-    for e in &rows {
-        if excluded(&e.path).is_some() {
-            continue;
-        }
-        let is_jpeg = e.path.ends_with(".jpg") || e.path.ends_with(".jpeg");
-        let tolerance = if is_jpeg { PURE_RUST_JPEG_TOLERANCE } else { 0 };
+    for e in rows.filter(|e| excluded(&e.path).is_none()) {
+        let tolerance = tolerance(&e.path);
         match hasher.hash_file(root.join(&e.path)) {
             Ok(got) => {
                 let d = got.hash.distance(&e.hash);
@@ -82,7 +81,7 @@ fn native_equals_hma_pillow_and_pip_pdqhash() {
         }
         checked += 1;
     }
-    assert!(checked >= 50, "only {checked} files checked");
+    assert!(checked >= min_checked, "only {checked} files checked");
     assert!(
         failures.is_empty(),
         "{} of {checked} differ:\n{}",
@@ -92,37 +91,29 @@ fn native_equals_hma_pillow_and_pip_pdqhash() {
 }
 
 #[test]
+fn native_equals_hma_pillow_and_pip_pdqhash() {
+    let Some((root, rows)) = expected("pdqhash-fullres.csv") else {
+        return;
+    };
+    let hasher = hasher(ResizePolicy::Native, LumaMode::PipCompat);
+    let jpeg_tolerance = |path: &str| {
+        if path.ends_with(".jpg") || path.ends_with(".jpeg") {
+            PURE_RUST_JPEG_TOLERANCE
+        } else {
+            0
+        }
+    };
+    assert_files_match(&hasher, &root, rows.iter(), jpeg_tolerance, 50);
+}
+
+#[test]
 fn reference512_equals_the_cpp_cli_on_every_png() {
     let Some((root, rows)) = expected("cpp-cli.csv") else {
         return;
     };
     let hasher = hasher(ResizePolicy::Reference512, LumaMode::Reference);
-    let mut failures = Vec::new();
-    let mut checked = 0;
-    for e in rows
-        .iter()
-        .filter(|e| e.path.ends_with(".png") && excluded(&e.path).is_none())
-    {
-        match hasher.hash_file(root.join(&e.path)) {
-            Ok(got) if (got.hash, got.quality) == (e.hash, e.quality) => {}
-            Ok(got) => failures.push(format!(
-                "{}: {} bits, quality {} vs {}",
-                e.path,
-                got.hash.distance(&e.hash),
-                got.quality,
-                e.quality
-            )),
-            Err(err) => failures.push(format!("{}: {err}", e.path)),
-        }
-        checked += 1;
-    }
-    assert!(checked >= 7, "only {checked} PNGs checked");
-    assert!(
-        failures.is_empty(),
-        "{} of {checked} differ:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    let pngs = rows.iter().filter(|e| e.path.ends_with(".png"));
+    assert_files_match(&hasher, &root, pngs, |_| 0, 7);
 }
 
 /// Every JPEG of `../shared/corpus/dev` (582 real photos, clipart, screenshots):
