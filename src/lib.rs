@@ -23,6 +23,7 @@ pub mod decode;
 mod error;
 pub mod hash;
 mod hasher;
+pub mod index;
 mod pixels;
 pub mod resize;
 
@@ -31,6 +32,7 @@ pub use error::{Error, HashParseError, Result};
 pub use hash::pdq;
 pub use hash::Hash256;
 pub use hasher::{Hasher, HasherConfig};
+pub use index::{HammingIndex, Hit, IndexKind};
 pub use pixels::{PixelFormat, PixelView, Pixels};
 
 /// The README's Rust examples, compiled and run as doctests.
