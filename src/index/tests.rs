@@ -111,8 +111,12 @@ fn all_indexes(entries: &[(u32, Hash256)]) -> Vec<(&'static str, Box<dyn Hamming
         ("mih", build(IndexKind::MultiIndex, e())),
         ("mih inserted, small delta", Box::new(mih_inserted)),
         (
-            "mih probing 3 flips",
-            Box::new(e().collect::<MultiIndex>().with_max_probe_flips(3)),
+            "mih probing 3 flips, portable filter",
+            Box::new(
+                e().collect::<MultiIndex>()
+                    .with_max_probe_flips(3)
+                    .with_filter_kernel(mih::FilterKernel::Portable),
+            ),
         ),
         (
             "mih scanning",
