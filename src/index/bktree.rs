@@ -187,6 +187,8 @@ impl HammingIndex for BkTree {
     }
 
     fn radius(&self, query: &Hash256, r: u32) -> Vec<Hit> {
+        // No distance exceeds 256; clamping keeps `d + r` below overflow.
+        let r = r.min(Hash256::BITS);
         let mut hits = Vec::new();
         if self.nodes.is_empty() {
             return hits;

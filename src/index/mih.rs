@@ -378,7 +378,10 @@ impl HammingIndex for MultiIndex {
             return Vec::new();
         }
         // The k nearest are the first k within the largest probed radius, if there are k.
-        let probe_radius = (16 * (self.max_probe_flips + 1) - 1).min(Hash256::BITS - 1);
+        let probe_radius = 16u32
+            .saturating_mul(self.max_probe_flips.saturating_add(1))
+            .min(Hash256::BITS)
+            - 1;
         if self.probes(probe_radius) {
             let mut hits = self.radius(query, probe_radius);
             if hits.len() >= k {

@@ -147,6 +147,7 @@ proptest! {
         for (name, index) in all_indexes(&entries) {
             prop_assert_eq!(index.len(), oracle.len());
             check_radius(&oracle, index.as_ref(), name, &qs, r);
+            check_radius(&oracle, index.as_ref(), name, &qs[..1], u32::MAX);
             // The batch entry points answer exactly as one query at a time.
             let one_by_one: Vec<Vec<Hit>> = qs.iter().map(|q| index.radius(q, r)).collect();
             prop_assert_eq!(&index.radius_many(&qs, r), &one_by_one, "{}", name);
@@ -365,12 +366,22 @@ fn kinds_have_names_and_build() {
     assert_eq!(IndexKind::choose(10_000, 32), IndexKind::Linear);
 }
 
+fn e_of(entries: &[(u32, Hash256)]) -> impl Iterator<Item = (u32, Hash256)> + '_ {
+    entries.iter().copied()
+}
+
 #[test]
 fn empty_indexes_answer_nothing() {
+    let huge = e_of(&[(1, Hash256::ZERO)])
+        .collect::<MultiIndex>()
+        .with_max_probe_flips(u32::MAX);
+    assert_eq!(huge.knn(&Hash256::ZERO, usize::MAX).len(), 1);
+    assert_eq!(huge.radius(&Hash256::ZERO, u32::MAX).len(), 1);
     for (name, index) in all_indexes(&[]) {
         assert!(index.is_empty(), "{name}");
         assert_eq!(index.radius(&Hash256::ZERO, 256), vec![], "{name}");
         assert_eq!(index.knn(&Hash256::ZERO, 3), vec![], "{name}");
+        assert_eq!(index.knn(&Hash256::ZERO, usize::MAX), vec![], "{name}");
         assert_eq!(
             index.radius_multi(&[Hash256::ZERO; 8], 31),
             vec![],
