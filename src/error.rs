@@ -109,6 +109,13 @@ pub enum Error {
         reason: String,
     },
 
+    /// A matcher operation refers to something that does not exist or already exists.
+    #[error("{message}")]
+    Matcher {
+        /// What went wrong, naming the list or entry.
+        message: String,
+    },
+
     /// Reading a file failed.
     #[error("cannot read {path}: {source}", path = path.display())]
     Io {

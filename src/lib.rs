@@ -24,7 +24,9 @@ mod error;
 mod fsutil;
 pub mod hash;
 mod hasher;
+pub mod index;
 pub mod list;
+pub mod matcher;
 mod pixels;
 pub mod resize;
 
@@ -33,10 +35,11 @@ pub use error::{Error, HashParseError, Result};
 pub use hash::pdq;
 pub use hash::Hash256;
 pub use hasher::{Hasher, HasherConfig};
+pub use index::{HammingIndex, Hit, IndexKind};
 pub use pixels::{PixelFormat, PixelView, Pixels};
+pub use resize::ResizePolicy;
 
 /// The README's Rust examples, compiled and run as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
-pub use resize::ResizePolicy;
