@@ -55,6 +55,10 @@ impl HammingIndex for BruteForce {
         self.entries.len()
     }
 
+    fn heap_bytes(&self) -> usize {
+        self.entries.capacity() * std::mem::size_of::<(u32, Hash256)>()
+    }
+
     fn get(&self, slot: u32) -> Option<Hash256> {
         self.entries
             .iter()

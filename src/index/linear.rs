@@ -63,6 +63,8 @@ impl FromIterator<(u32, Hash256)> for LinearScan {
         for (slot, hash) in iter {
             index.insert(slot, hash);
         }
+        index.hashes.shrink_to_fit();
+        index.slots.shrink_to_fit();
         index
     }
 }
@@ -74,6 +76,10 @@ impl HammingIndex for LinearScan {
 
     fn len(&self) -> usize {
         self.hashes.len()
+    }
+
+    fn heap_bytes(&self) -> usize {
+        LinearScan::heap_bytes(self)
     }
 
     fn get(&self, slot: u32) -> Option<Hash256> {

@@ -216,6 +216,8 @@ impl MultiIndex {
             self.hashes = hashes;
             self.slots = slots;
         }
+        self.hashes.shrink_to_fit();
+        self.slots.shrink_to_fit();
         self.dead = vec![0; self.hashes.len().div_ceil(64)];
         self.dead_count = 0;
         self.indexed = self.hashes.len();
@@ -315,6 +317,10 @@ impl HammingIndex for MultiIndex {
 
     fn len(&self) -> usize {
         self.positions.len()
+    }
+
+    fn heap_bytes(&self) -> usize {
+        MultiIndex::heap_bytes(self)
     }
 
     fn get(&self, slot: u32) -> Option<Hash256> {

@@ -93,6 +93,9 @@ pub trait HammingIndex: Send + Sync {
         self.len() == 0
     }
 
+    /// Approximate heap memory held by the index, in bytes (for sizing and benchmarks).
+    fn heap_bytes(&self) -> usize;
+
     /// The hash stored under `slot`, if any.
     fn get(&self, slot: u32) -> Option<Hash256>;
 

@@ -409,3 +409,28 @@ fn sparse_slots_work() {
         assert_eq!(index.len(), 2, "{name}");
     }
 }
+
+#[test]
+fn bktree_rebuilds_after_many_removals() {
+    let mut rng = Rng(64);
+    let entries = entries(&mut rng, Shape::Clustered, 200);
+    let mut tree: BkTree = entries.iter().copied().collect();
+    let mut oracle: BruteForce = entries.iter().copied().collect();
+    let slots: Vec<u32> = entries.iter().map(|&(s, _)| s).collect();
+    let mut rebuilt = false;
+    for slot in slots
+        .iter()
+        .step_by(2)
+        .chain(slots.iter().skip(1).step_by(3))
+    {
+        let before = tree.tombstones();
+        assert_eq!(tree.remove(*slot), oracle.remove(*slot));
+        rebuilt |= tree.tombstones() < before;
+        let base = entries[rng.below(200) as usize].1;
+        let q = rng.flip(&base, 20);
+        assert_eq!(tree.radius(&q, 40), oracle.radius(&q, 40));
+        assert_eq!(tree.knn(&q, 5), oracle.knn(&q, 5));
+    }
+    assert!(rebuilt, "the removals should have triggered a rebuild");
+    assert_eq!(tree.len(), oracle.len());
+}
