@@ -1,6 +1,7 @@
-//! Generates the bundled demo uploads in `examples/uploads/`: synthetic landscapes drawn from a
-//! seed (no third-party images), plus edited copies of some of them, the kind of re-uploads a
-//! platform must still recognise.
+//! Generates the bundled demo data: `examples/uploads/`, synthetic landscapes drawn from a seed
+//! (no third-party images) plus edited copies of two of them, the kind of re-uploads a platform
+//! must still recognise; and `examples/demo-list.csv`, a hash list of "known" images: the PDQ
+//! hashes of those two originals (as a hotline would share them: hashes only).
 //!
 //! ```text
 //! cargo run --example make_demo_uploads
@@ -135,5 +136,24 @@ fn main() {
         90,
     );
     save_jpeg(&originals[4], &dir.join("reupload-recompressed.jpg"), 35);
-    println!("wrote demo uploads to {}", dir.display());
+    // The known list: hashes of the original pixels of landscapes 2 and 5, never the images.
+    let hasher = hashmatch::Hasher::default();
+    let known: Vec<hashmatch::list::Entry> = [(1, 1001, "demo case A"), (4, 1002, "demo case B")]
+        .into_iter()
+        .map(|(i, id, label)| hashmatch::list::Entry {
+            hash: hasher
+                .hash_image(&image::DynamicImage::ImageRgb8(originals[i].clone()))
+                .expect("demo images have quality above the floor")
+                .hash,
+            id,
+            label: Some(label.to_string()),
+        })
+        .collect();
+    let list = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo-list.csv");
+    hashmatch::list::write_list(&list, &known, hashmatch::list::ListFormat::Csv).unwrap();
+    println!(
+        "wrote demo uploads to {} and the demo list {}",
+        dir.display(),
+        list.display()
+    );
 }

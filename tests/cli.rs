@@ -218,3 +218,142 @@ fn policies_change_large_images_only() {
     assert_eq!(reference512, expect(hashmatch::ResizePolicy::Reference512));
     assert_eq!(fast, expect(hashmatch::ResizePolicy::Fast));
 }
+
+/// A list of the fixtures' own hashes, in CSV, written next to them.
+fn write_list(dir: &Path, lines: &str) -> PathBuf {
+    let path = dir.join("known.csv");
+    std::fs::write(&path, lines).unwrap();
+    path
+}
+
+#[test]
+fn match_names_list_entry_distance_and_orientation() {
+    let dir = scratch("match");
+    write_fixtures(&dir);
+    let hasher = Hasher::new(HasherConfig::default());
+    let a = hasher.hash_file(dir.join("a.png")).unwrap();
+    // A photo-like picture (one of the demo landscapes) and its mirror image.
+    let landscape = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/uploads/landscape-2.jpg");
+    let landscape_hash = hasher.hash_file(&landscape).unwrap();
+    image::imageops::flip_horizontal(&image::open(&landscape).unwrap())
+        .save(dir.join("mirrored.png"))
+        .unwrap();
+    let list = write_list(
+        &dir,
+        &format!(
+            "hash,entry_id,label\n{},42,case 7\n{},43,\n",
+            a.hash, landscape_hash.hash
+        ),
+    );
+    let uploads = [dir.join("a.png"), dir.join("sub"), dir.join("mirrored.png")];
+    let mut args = vec!["match", "--list", list.to_str().unwrap()];
+    args.extend(uploads.iter().map(|p| p.to_str().unwrap()));
+
+    let (code, stdout, stderr) = run(&args);
+    assert_eq!(code, 0, "{stderr}");
+    let expected_first = format!(
+        "{}: 1 match\n  list known entry 42 distance 0 orientation orig label \"case 7\"\n",
+        uploads[0].display()
+    );
+    assert!(stdout.starts_with(&expected_first), "{stdout}");
+    assert!(stdout.contains("b.jpg: no match"), "{stdout}");
+    assert!(
+        stdout.contains("mirrored.png: no match"),
+        "without --dihedral a mirror is not found: {stdout}"
+    );
+
+    args.insert(1, "--dihedral");
+    args.extend(["--format", "json"]);
+    let (code, stdout, _) = run(&args);
+    assert_eq!(code, 0);
+    let records: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 3);
+    let mirrored = &records[2]["matches"][0];
+    assert_eq!(mirrored["list"], "known");
+    assert_eq!(mirrored["entry_id"], 43);
+    assert_eq!(mirrored["orientation"], "flip-y");
+    assert!(mirrored["distance"].as_u64().unwrap() <= 31);
+    assert_eq!(records[0]["matches"][0]["label"], "case 7");
+}
+
+#[test]
+fn a_malformed_list_is_refused_unless_lenient() {
+    let dir = scratch("badlist");
+    write_fixtures(&dir);
+    let a = Hasher::new(HasherConfig::default())
+        .hash_file(dir.join("a.png"))
+        .unwrap();
+    let list = write_list(
+        &dir,
+        &format!("{},1\n{},2\n", a.hash, &a.hash.to_string()[..40]),
+    );
+    let upload = dir.join("a.png");
+    let (code, stdout, stderr) = run(&[
+        "match",
+        "--list",
+        list.to_str().unwrap(),
+        upload.to_str().unwrap(),
+    ]);
+    assert_eq!((code, stdout.as_str()), (2, ""));
+    assert!(
+        stderr.contains("known.csv, line 2: invalid hash: expected 64 hex digits, found 40"),
+        "{stderr}"
+    );
+    let (code, stdout, stderr) = run(&[
+        "match",
+        "--lenient",
+        "--list",
+        list.to_str().unwrap(),
+        upload.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("line 2: skipped"), "{stderr}");
+    assert!(stdout.contains("1 match"), "{stdout}");
+}
+
+#[test]
+fn the_readme_demo_finds_every_reupload() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let list = root.join("demo-list.csv");
+    let uploads = root.join("uploads");
+    let (code, stdout, stderr) = run(&[
+        "match",
+        "--dihedral",
+        "--list",
+        list.to_str().unwrap(),
+        uploads.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    for (file, entry) in [
+        ("landscape-2.jpg", 1001),
+        ("landscape-5.jpg", 1002),
+        ("reupload-resized.jpg", 1001),
+        ("reupload-mirrored.jpg", 1001),
+        ("reupload-rotated.jpg", 1002),
+        ("reupload-recompressed.jpg", 1002),
+    ] {
+        let block = stdout
+            .split(&format!("{file}: "))
+            .nth(1)
+            .unwrap_or_else(|| panic!("{file} missing: {stdout}"));
+        let block = block.split("\nexamples").next().unwrap_or(block);
+        assert!(
+            block.starts_with("1 match") && block.contains(&format!("entry {entry} ")),
+            "{file}: {block}"
+        );
+    }
+    for file in [
+        "landscape-1.jpg",
+        "landscape-3.jpg",
+        "landscape-4.jpg",
+        "landscape-6.jpg",
+    ] {
+        assert!(
+            stdout.contains(&format!("{file}: no match")),
+            "{file}: {stdout}"
+        );
+    }
+}

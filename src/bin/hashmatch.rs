@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use hashmatch::list::{read_list, ReadOptions};
+use hashmatch::matcher::{ListSettings, Match, Matcher, QueryOptions};
 use hashmatch::pdq::{DihedralHashes, LumaMode, PdqHash};
 use hashmatch::{DecodeOptions, Error, ExifOrientation, Hasher, HasherConfig, ResizePolicy};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -31,6 +33,36 @@ enum Command {
     /// (reported on stderr, the other files are still hashed); 3 when nothing failed but some
     /// images were too small or below the quality floor to give a usable hash.
     Hash(HashArgs),
+    /// Hash uploads and match them against hash lists: one line (or JSON object) per upload
+    /// naming every list entry within the list's threshold.
+    ///
+    /// Each `--list` file becomes a list named after the file (hex lines, CSV
+    /// `hash,entry_id[,label]`, or python-threatexchange / HMA exports). Exit status as for
+    /// `hash`; a malformed list is an error (status 2) unless `--lenient`.
+    Match(MatchArgs),
+}
+
+/// How uploads are hashed (shared by `hash` and `match`).
+#[derive(clap::Args)]
+struct HashingArgs {
+    /// Pre-resize policy: native (HMA, full resolution), reference512 (Meta's C++ CLI), fast.
+    #[arg(long, value_enum, default_value_t = PolicyArg::Native)]
+    policy: PolicyArg,
+    /// Luma formula: reference (Meta's C++ core) or pip (pip pdqhash / HMA, float64).
+    #[arg(long, value_enum, default_value_t = LumaArg::Reference)]
+    luma: LumaArg,
+    /// Refuse hashes below this quality (0-100); such images are reported, not hashed.
+    #[arg(long, default_value_t = hashmatch::pdq::QUALITY_FLOOR, value_parser = clap::value_parser!(u8).range(0..=100))]
+    min_quality: u8,
+    /// Apply the EXIF orientation before hashing (no reference does; off by default).
+    #[arg(long)]
+    apply_exif: bool,
+    /// Use the eight dihedral orientations (hash: print them; match: match any of them).
+    #[arg(long)]
+    dihedral: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
 }
 
 #[derive(clap::Args)]
@@ -38,27 +70,32 @@ struct HashArgs {
     /// Image files or folders.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
-    /// Pre-resize policy: native (HMA, full resolution), reference512 (Meta's C++ CLI), fast.
-    #[arg(long, value_enum, default_value_t = PolicyArg::Native)]
-    policy: PolicyArg,
-    /// Luma formula: reference (Meta's C++ core) or pip (pip pdqhash / HMA, float64).
-    #[arg(long, value_enum, default_value_t = LumaArg::Reference)]
-    luma: LumaArg,
-    /// Print the eight dihedral hashes (orig rot90 rot180 rot270 flipx flipy flipp flipm).
-    #[arg(long)]
-    dihedral: bool,
+    #[command(flatten)]
+    hashing: HashingArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
-    /// Refuse hashes below this quality (0-100); such images are reported, not printed.
-    #[arg(long, default_value_t = hashmatch::pdq::QUALITY_FLOOR, value_parser = clap::value_parser!(u8).range(0..=100))]
-    min_quality: u8,
-    /// Apply the EXIF orientation before hashing (no reference does; off by default).
+}
+
+#[derive(clap::Args)]
+struct MatchArgs {
+    /// Uploads: image files or folders.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// A hash list file (repeat for several lists).
+    #[arg(long = "list", required = true)]
+    lists: Vec<PathBuf>,
+    /// Largest distance that counts as a match (PDQ: 31).
+    #[arg(long, default_value_t = hashmatch::pdq::MATCH_THRESHOLD, value_parser = clap::value_parser!(u32).range(0..=256))]
+    threshold: u32,
+    /// Skip malformed list lines (reported on stderr) instead of refusing the list.
     #[arg(long)]
-    apply_exif: bool,
-    /// Worker threads (default: all cores).
-    #[arg(long)]
-    threads: Option<usize>,
+    lenient: bool,
+    #[command(flatten)]
+    hashing: HashingArgs,
+    /// Output format: text, or json (one object per upload).
+    #[arg(long, value_enum, default_value_t = MatchFormat::Text)]
+    format: MatchFormat,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -84,29 +121,76 @@ enum Format {
     Json,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum MatchFormat {
+    /// `<path>: <n> match(es)` then one indented line per match
+    Text,
+    /// One JSON object per line
+    Json,
+}
+
 enum Hashed {
     One(PdqHash),
     Dihedral(Box<DihedralHashes>),
+}
+
+impl Hashed {
+    fn quality(&self) -> u8 {
+        match self {
+            Hashed::One(h) => h.quality,
+            Hashed::Dihedral(d) => d.quality,
+        }
+    }
+
+    fn hash(&self) -> hashmatch::Hash256 {
+        match self {
+            Hashed::One(h) => h.hash,
+            Hashed::Dihedral(d) => d.hashes[0],
+        }
+    }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Hash(args) => run_hash(args),
+        Command::Match(args) => run_match(args),
     }
 }
 
-fn run_hash(args: HashArgs) -> ExitCode {
-    if let Some(n) = args.threads {
-        if let Err(e) = rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global()
-        {
-            eprintln!("hashmatch: cannot start {n} threads: {e}");
-            return ExitCode::from(2);
+/// Files that could not be hashed, and why, counted for the exit status.
+#[derive(Default)]
+struct Outcome {
+    failed: usize,
+    skipped: usize,
+}
+
+impl Outcome {
+    /// Reports a file that gave no hash on stderr.
+    fn report(&mut self, path: &Path, error: &Error) {
+        if matches!(error, Error::LowQuality { .. } | Error::TooSmall { .. }) {
+            self.skipped += 1;
+            eprintln!("hashmatch: {}: skipped: {error}", path.display());
+        } else {
+            self.failed += 1;
+            eprintln!("hashmatch: {}: {error}", path.display());
         }
     }
-    let hasher = Hasher::new(HasherConfig {
+
+    fn exit_code(&self) -> ExitCode {
+        if self.failed > 0 {
+            eprintln!("hashmatch: {} file(s) failed", self.failed);
+            ExitCode::from(1)
+        } else if self.skipped > 0 {
+            ExitCode::from(3)
+        } else {
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+fn hasher_from(args: &HashingArgs) -> Hasher {
+    Hasher::new(HasherConfig {
         decode: DecodeOptions {
             exif: if args.apply_exif {
                 ExifOrientation::Apply
@@ -125,9 +209,25 @@ fn run_hash(args: HashArgs) -> ExitCode {
             LumaArg::Pip => LumaMode::PipCompat,
         },
         quality_floor: args.min_quality,
-    });
+    })
+}
 
-    let (files, mut walk_failed) = collect_files(&args.paths);
+/// Walks `paths`, hashes every file on all cores (progress bar on a terminal), and returns the
+/// results in walk order. Unreadable paths are reported and counted in `outcome`.
+fn hash_files(
+    paths: &[PathBuf],
+    args: &HashingArgs,
+    outcome: &mut Outcome,
+) -> Result<Vec<(PathBuf, hashmatch::Result<Hashed>)>, String> {
+    if let Some(n) = args.threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .map_err(|e| format!("cannot start {n} threads: {e}"))?;
+    }
+    let hasher = hasher_from(args);
+    let (files, walk_failed) = collect_files(paths);
+    outcome.failed += walk_failed;
     let progress = progress_bar(files.len() as u64);
     let results: Vec<hashmatch::Result<Hashed>> = files
         .par_iter()
@@ -144,45 +244,157 @@ fn run_hash(args: HashArgs) -> ExitCode {
         })
         .collect();
     progress.finish_and_clear();
+    Ok(files.into_iter().zip(results).collect())
+}
 
+fn run_hash(args: HashArgs) -> ExitCode {
+    let mut outcome = Outcome::default();
+    let results = match hash_files(&args.paths, &args.hashing, &mut outcome) {
+        Ok(results) => results,
+        Err(message) => {
+            eprintln!("hashmatch: {message}");
+            return ExitCode::from(2);
+        }
+    };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     if args.format == Format::Csv {
-        let header = if args.dihedral {
+        let header = if args.hashing.dihedral {
             "orig,rot90,rot180,rot270,flipx,flipy,flipp,flipm,quality,path"
         } else {
             "hash,quality,path"
         };
         let _ = writeln!(out, "{header}");
     }
-    let (mut failed, mut skipped) = (0usize, 0usize);
-    for (path, result) in files.iter().zip(results) {
+    for (path, result) in &results {
         match result {
             Ok(hashed) => {
-                if write_record(&mut out, args.format, path, &hashed).is_err() {
+                if write_record(&mut out, args.format, path, hashed).is_err() {
                     // stdout closed (e.g. piped into `head`): nothing more to do.
                     return ExitCode::SUCCESS;
                 }
             }
-            Err(e @ (Error::LowQuality { .. } | Error::TooSmall { .. })) => {
-                skipped += 1;
-                eprintln!("hashmatch: {}: skipped: {e}", path.display());
-            }
-            Err(e) => {
-                failed += 1;
-                eprintln!("hashmatch: {}: {e}", path.display());
-            }
+            Err(e) => outcome.report(path, e),
         }
     }
     let _ = out.flush();
-    walk_failed += failed;
-    if walk_failed > 0 {
-        eprintln!("hashmatch: {walk_failed} file(s) failed");
-        ExitCode::from(1)
-    } else if skipped > 0 {
-        ExitCode::from(3)
-    } else {
-        ExitCode::SUCCESS
+    outcome.exit_code()
+}
+
+/// Builds a matcher with one list per file, named after the file's stem.
+fn load_lists(args: &MatchArgs) -> Result<Matcher, String> {
+    let matcher = Matcher::new();
+    let options = ReadOptions {
+        format: None,
+        lenient: args.lenient,
+    };
+    for path in &args.lists {
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_else(|| path.display().to_string());
+        let parsed = read_list(path, &options).map_err(|e| e.to_string())?;
+        for skipped in &parsed.skipped {
+            eprintln!(
+                "hashmatch: {}, line {}: skipped: {}",
+                path.display(),
+                skipped.line,
+                skipped.reason
+            );
+        }
+        if parsed.entries.is_empty() {
+            return Err(format!("{}: no PDQ hashes in this list", path.display()));
+        }
+        let settings = ListSettings {
+            threshold: args.threshold,
+            enabled: true,
+        };
+        matcher
+            .add_list(&name, settings)
+            .and_then(|()| matcher.insert_many(&name, parsed.entries))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(matcher)
+}
+
+fn run_match(args: MatchArgs) -> ExitCode {
+    let matcher = match load_lists(&args) {
+        Ok(m) => m,
+        Err(message) => {
+            eprintln!("hashmatch: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut outcome = Outcome::default();
+    let results = match hash_files(&args.paths, &args.hashing, &mut outcome) {
+        Ok(results) => results,
+        Err(message) => {
+            eprintln!("hashmatch: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    // The hasher already enforced the quality floor.
+    let options = QueryOptions { quality_floor: 0 };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    for (path, result) in &results {
+        let hashed = match result {
+            Ok(hashed) => hashed,
+            Err(e) => {
+                outcome.report(path, e);
+                continue;
+            }
+        };
+        let found = match hashed {
+            Hashed::One(h) => matcher.query(h, &options),
+            Hashed::Dihedral(d) => matcher.query_dihedral(d, &options),
+        }
+        .expect("the floor is 0, so a query cannot be refused");
+        if write_matches(&mut out, args.format, path, hashed, &found).is_err() {
+            return ExitCode::SUCCESS;
+        }
+    }
+    let _ = out.flush();
+    outcome.exit_code()
+}
+
+fn write_matches(
+    out: &mut impl Write,
+    format: MatchFormat,
+    path: &Path,
+    hashed: &Hashed,
+    found: &[Match],
+) -> std::io::Result<()> {
+    match format {
+        MatchFormat::Text => {
+            let verdict = match found.len() {
+                0 => "no match".to_string(),
+                1 => "1 match".to_string(),
+                n => format!("{n} matches"),
+            };
+            writeln!(out, "{}: {verdict}", path.display())?;
+            for m in found {
+                write!(
+                    out,
+                    "  list {} entry {} distance {} orientation {}",
+                    m.list, m.entry_id, m.distance, m.orientation
+                )?;
+                match &m.label {
+                    Some(label) => writeln!(out, " label {label:?}")?,
+                    None => writeln!(out)?,
+                }
+            }
+            Ok(())
+        }
+        MatchFormat::Json => {
+            let record = serde_json::json!({
+                "path": path.display().to_string(),
+                "hash": hashed.hash(),
+                "quality": hashed.quality(),
+                "matches": found,
+            });
+            writeln!(out, "{record}")
+        }
     }
 }
 
