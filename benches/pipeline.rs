@@ -1,6 +1,9 @@
 //! Bytes to hash, end to end: JPEG decode plus PDQ under the `Native` and `Fast` policies, at
-//! 1280x720 and 4000x3000. The JPEGs are left in `target/bench-data` so that
-//! `benches/peers/pip_pdqhash.py` times Pillow + pip `pdqhash` (HMA's pipeline) on the same bytes.
+//! 1280x720 and 4000x3000. The JPEGs are a real phone photo (`exif-rotn-1.jpg` from
+//! `../shared/vectors`, resized and re-encoded at quality 90) when `../shared` is present, the
+//! synthetic photo otherwise: decode time depends on the content's entropy, so a real photo is
+//! the fair test. They are left in `target/bench-data` so that `benches/peers/pip_pdqhash.py`
+//! times Pillow + pip `pdqhash` (HMA's pipeline) on the same bytes.
 //!
 //! `cargo bench --features turbojpeg --bench pipeline` (the HMA-exact libjpeg-turbo decoder;
 //! without the feature `image`'s pure-Rust decoder is timed).
@@ -15,13 +18,28 @@ use hashmatch::{DecodeOptions, Hasher, HasherConfig, ResizePolicy};
 
 const SIZES: [(u32, u32); 2] = [(1280, 720), (4000, 3000)];
 
-fn jpeg(w: u32, h: u32) -> Vec<u8> {
+const REAL_PHOTO: &str = "../shared/vectors/pdq/reg-test-input/exif-rotn/exif-rotn-1.jpg";
+
+fn jpeg(w: u32, h: u32) -> (Vec<u8>, &'static str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(REAL_PHOTO);
+    let (rgb, source) = match image::open(&path) {
+        Ok(img) => {
+            let resized = image::imageops::resize(
+                &img.to_rgb8(),
+                w,
+                h,
+                image::imageops::FilterType::Lanczos3,
+            );
+            (resized.into_raw(), "real photo")
+        }
+        Err(_) => (photo(w, h), "synthetic photo"),
+    };
     let mut bytes = Vec::new();
     let mut encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 90);
     encoder
-        .encode(&photo(w, h), w, h, image::ExtendedColorType::Rgb8)
+        .encode(&rgb, w, h, image::ExtendedColorType::Rgb8)
         .expect("encode bench JPEG");
-    bytes
+    (bytes, source)
 }
 
 fn hasher(resize: ResizePolicy) -> Hasher {
@@ -34,12 +52,12 @@ fn hasher(resize: ResizePolicy) -> Hasher {
 fn bench(c: &mut Criterion) {
     let (native, fast) = (hasher(ResizePolicy::Native), hasher(ResizePolicy::Fast));
     for (w, h) in SIZES {
-        let bytes = jpeg(w, h);
+        let (bytes, source) = jpeg(w, h);
         common::save_for_peers(&format!("photo-{w}x{h}.jpg"), &bytes);
         let n = native.hash_bytes(&bytes).expect("native hash");
         let f = fast.hash_bytes(&bytes).expect("fast hash");
         eprintln!(
-            "{w}x{h} JPEG ({} KB): native {} q{}, fast at distance {}",
+            "{w}x{h} JPEG of a {source} ({} KB): native {} q{}, fast at distance {}",
             bytes.len() / 1024,
             n.hash,
             n.quality,
