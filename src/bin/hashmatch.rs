@@ -152,10 +152,15 @@ impl Hashed {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    let result = match cli.command {
         Command::Hash(args) => run_hash(args),
         Command::Match(args) => run_match(args),
-    }
+    };
+    // An error here is about the run itself (threads, lists), not one upload: status 2.
+    result.unwrap_or_else(|message| {
+        eprintln!("hashmatch: {message}");
+        ExitCode::from(2)
+    })
 }
 
 /// Files that could not be hashed, and why, counted for the exit status.
@@ -247,15 +252,9 @@ fn hash_files(
     Ok(files.into_iter().zip(results).collect())
 }
 
-fn run_hash(args: HashArgs) -> ExitCode {
+fn run_hash(args: HashArgs) -> Result<ExitCode, String> {
     let mut outcome = Outcome::default();
-    let results = match hash_files(&args.paths, &args.hashing, &mut outcome) {
-        Ok(results) => results,
-        Err(message) => {
-            eprintln!("hashmatch: {message}");
-            return ExitCode::from(2);
-        }
-    };
+    let results = hash_files(&args.paths, &args.hashing, &mut outcome)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     if args.format == Format::Csv {
@@ -271,14 +270,14 @@ fn run_hash(args: HashArgs) -> ExitCode {
             Ok(hashed) => {
                 if write_record(&mut out, args.format, path, hashed).is_err() {
                     // stdout closed (e.g. piped into `head`): nothing more to do.
-                    return ExitCode::SUCCESS;
+                    return Ok(ExitCode::SUCCESS);
                 }
             }
             Err(e) => outcome.report(path, e),
         }
     }
     let _ = out.flush();
-    outcome.exit_code()
+    Ok(outcome.exit_code())
 }
 
 /// Builds a matcher with one list per file, named after the file's stem.
@@ -317,22 +316,10 @@ fn load_lists(args: &MatchArgs) -> Result<Matcher, String> {
     Ok(matcher)
 }
 
-fn run_match(args: MatchArgs) -> ExitCode {
-    let matcher = match load_lists(&args) {
-        Ok(m) => m,
-        Err(message) => {
-            eprintln!("hashmatch: {message}");
-            return ExitCode::from(2);
-        }
-    };
+fn run_match(args: MatchArgs) -> Result<ExitCode, String> {
+    let matcher = load_lists(&args)?;
     let mut outcome = Outcome::default();
-    let results = match hash_files(&args.paths, &args.hashing, &mut outcome) {
-        Ok(results) => results,
-        Err(message) => {
-            eprintln!("hashmatch: {message}");
-            return ExitCode::from(2);
-        }
-    };
+    let results = hash_files(&args.paths, &args.hashing, &mut outcome)?;
     // The hasher already enforced the quality floor.
     let options = QueryOptions { quality_floor: 0 };
     let stdout = std::io::stdout();
@@ -351,11 +338,11 @@ fn run_match(args: MatchArgs) -> ExitCode {
         }
         .expect("the floor is 0, so a query cannot be refused");
         if write_matches(&mut out, args.format, path, hashed, &found).is_err() {
-            return ExitCode::SUCCESS;
+            return Ok(ExitCode::SUCCESS);
         }
     }
     let _ = out.flush();
-    outcome.exit_code()
+    Ok(outcome.exit_code())
 }
 
 fn write_matches(
