@@ -404,6 +404,14 @@ fn inconsistent_content_is_refused_as_malformed() {
             Box::new(|p| p[4..8].copy_from_slice(&1000u32.to_le_bytes())),
         ),
         ("after the last string", 0, Box::new(|p| p.push(b'x'))),
+        (
+            "list 0 has an empty name",
+            0,
+            Box::new(|p| {
+                p[4..8].copy_from_slice(&0u32.to_le_bytes());
+                p.remove(8);
+            }),
+        ),
         // lists: name | threshold | flags | entries u64 | disabled u64
         ("says", 1, Box::new(|p| p[12] = 5)),
         ("appears twice", 1, Box::new(|p| p[28] = 0)),
