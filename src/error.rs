@@ -116,6 +116,67 @@ pub enum Error {
         message: String,
     },
 
+    /// The file is not a hashmatch snapshot: it does not start with [`crate::snapshot::MAGIC`]
+    /// (an image, a text list, another program's file).
+    #[error("{path} is not a hashmatch snapshot (it starts with {found})", path = path.display())]
+    NotASnapshot {
+        /// The file.
+        path: PathBuf,
+        /// Its first bytes, in hex.
+        found: String,
+    },
+
+    /// The file is a hashmatch snapshot of a format version this build cannot read.
+    #[error(
+        "{path} is a snapshot of format version {found}; this build reads version {supported}",
+        path = path.display()
+    )]
+    UnsupportedSnapshotVersion {
+        /// The file.
+        path: PathBuf,
+        /// The version in the file.
+        found: u32,
+        /// The version this build reads ([`crate::snapshot::VERSION`]).
+        supported: u32,
+    },
+
+    /// The snapshot ends before the part its header or a section descriptor announces (an
+    /// interrupted copy or download).
+    #[error(
+        "{path} is truncated: {section} needs {expected} bytes, the file has {found} left",
+        path = path.display()
+    )]
+    SnapshotTruncated {
+        /// The file.
+        path: PathBuf,
+        /// The part that is cut short ("header", "section 2 (lists)", ...).
+        section: String,
+        /// Bytes that part needs.
+        expected: u64,
+        /// Bytes the file has from where that part starts.
+        found: u64,
+    },
+
+    /// A part of the snapshot does not match its checksum (the file was damaged).
+    #[error("{path} is damaged: the checksum of {section} does not match", path = path.display())]
+    SnapshotChecksum {
+        /// The file.
+        path: PathBuf,
+        /// The part whose checksum failed ("header", "section 3 (hashes)", ...).
+        section: String,
+    },
+
+    /// The snapshot's checksums hold, but its content is inconsistent (a list index out of
+    /// range, a duplicate entry, invalid UTF-8, a length that does not fit): written by a
+    /// faulty program, not damaged on disk.
+    #[error("{path} is not a valid snapshot: {reason}", path = path.display())]
+    SnapshotMalformed {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+
     /// Reading a file failed.
     #[error("cannot read {path}: {source}", path = path.display())]
     Io {

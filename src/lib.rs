@@ -29,6 +29,7 @@ pub mod list;
 pub mod matcher;
 mod pixels;
 pub mod resize;
+pub mod snapshot;
 
 pub use decode::{DecodeLimits, DecodeOptions, ExifOrientation, ImageFormat};
 pub use error::{Error, HashParseError, Result};

@@ -488,6 +488,123 @@ impl Matcher {
     }
 }
 
+/// A matcher's lists and live entries, as a snapshot stores them ([`crate::snapshot`]).
+pub(crate) struct Contents {
+    /// Lists in the order they were added; an entry's `list` indexes this.
+    pub(crate) lists: Vec<(Arc<str>, ListSettings)>,
+    /// Live entries in slot order (free slots left by removals are skipped).
+    pub(crate) entries: Vec<StoredEntry>,
+}
+
+/// One entry of [`Contents`].
+pub(crate) struct StoredEntry {
+    pub(crate) list: u32,
+    pub(crate) id: u64,
+    pub(crate) hash: Hash256,
+    pub(crate) label: Option<Arc<str>>,
+    pub(crate) disabled: Option<Arc<str>>,
+}
+
+impl Matcher {
+    /// A consistent copy of the lists and entries (taken under one read lock).
+    pub(crate) fn contents(&self) -> Contents {
+        let state = self.read();
+        Contents {
+            lists: state
+                .lists
+                .iter()
+                .map(|l| (l.name.clone(), l.settings))
+                .collect(),
+            entries: state
+                .records
+                .iter()
+                .flatten()
+                .map(|r| StoredEntry {
+                    list: r.list,
+                    id: r.id,
+                    hash: r.hash,
+                    label: r.label.clone(),
+                    disabled: r.disabled.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// A matcher holding `contents`, its index kind chosen by [`IndexKind::choose`]. Checks
+    /// everything the public methods would refuse and returns what is wrong, building nothing.
+    pub(crate) fn from_contents(contents: Contents) -> std::result::Result<Matcher, String> {
+        let mut lists = Vec::with_capacity(contents.lists.len());
+        let mut list_ids = HashMap::with_capacity(contents.lists.len());
+        for (name, settings) in contents.lists {
+            if name.is_empty() {
+                return Err(format!("list {} has an empty name", lists.len()));
+            }
+            let id = u32::try_from(lists.len()).map_err(|_| "more than 2^32 lists")?;
+            if list_ids.insert(name.clone(), id).is_some() {
+                return Err(format!("list {name:?} appears twice"));
+            }
+            lists.push(ListState {
+                name,
+                settings,
+                entries: 0,
+                disabled: 0,
+            });
+        }
+        let mut records = Vec::with_capacity(contents.entries.len());
+        let mut by_entry = HashMap::with_capacity(contents.entries.len());
+        for e in contents.entries {
+            let slot = u32::try_from(records.len()).map_err(|_| "more than 2^32 entries")?;
+            let Some(list) = lists.get_mut(e.list as usize) else {
+                return Err(format!(
+                    "entry {} refers to list {}, but there are {} lists",
+                    e.id,
+                    e.list,
+                    list_ids.len()
+                ));
+            };
+            if by_entry.insert((e.list, e.id), slot).is_some() {
+                return Err(format!(
+                    "entry {} appears twice in list {:?}",
+                    e.id, list.name
+                ));
+            }
+            list.entries += 1;
+            list.disabled += usize::from(e.disabled.is_some());
+            records.push(Some(Record {
+                list: e.list,
+                id: e.id,
+                label: e.label,
+                hash: e.hash,
+                disabled: e.disabled,
+            }));
+        }
+        let mut state = State {
+            lists,
+            list_ids,
+            records,
+            free: Vec::new(),
+            by_entry,
+            index: index::build(IndexKind::Linear, std::iter::empty()),
+            forced_kind: None,
+        };
+        let kind = IndexKind::choose(
+            state.by_entry.len(),
+            state.max_threshold().max(pdq::MATCH_THRESHOLD),
+        );
+        state.index = index::build(
+            kind,
+            state
+                .records
+                .iter()
+                .enumerate()
+                .filter_map(|(slot, r)| r.as_ref().map(|r| (slot as u32, r.hash))),
+        );
+        Ok(Matcher {
+            state: RwLock::new(state),
+        })
+    }
+}
+
 impl State {
     fn list_id(&self, name: &str) -> Result<u32> {
         self.list_ids
