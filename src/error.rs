@@ -177,8 +177,8 @@ pub enum Error {
         reason: String,
     },
 
-    /// Reading a file failed.
-    #[error("cannot read {path}: {source}", path = path.display())]
+    /// Reading or writing a file failed.
+    #[error("I/O error on {path}: {source}", path = path.display())]
     Io {
         /// The file.
         path: PathBuf,

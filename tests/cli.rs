@@ -357,3 +357,62 @@ fn the_readme_demo_finds_every_reupload() {
         );
     }
 }
+
+#[test]
+fn index_build_then_match_and_stats_from_the_snapshot() {
+    let dir = scratch("snapshot");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let snapshot = dir.join("known.hmsnap");
+    let (code, _, stderr) = run(&[
+        "index",
+        "build",
+        "--list",
+        root.join("demo-list.csv").to_str().unwrap(),
+        "--out",
+        snapshot.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("1 list(s), 2 entries"), "{stderr}");
+
+    let upload = root.join("uploads/reupload-recompressed.jpg");
+    let (code, stdout, stderr) = run(&[
+        "match",
+        "--index",
+        snapshot.to_str().unwrap(),
+        upload.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("1 match") && stdout.contains("list demo-list entry 1002"),
+        "{stdout}"
+    );
+
+    let (code, stdout, _) = run(&["stats", snapshot.to_str().unwrap()]);
+    assert_eq!(
+        (code, stdout.as_str()),
+        (
+            0,
+            "demo-list: 2 entries, 0 disabled, threshold 31, enabled\n"
+        )
+    );
+
+    // A corrupt snapshot is refused with its reason, never treated as an empty list.
+    let mut bytes = std::fs::read(&snapshot).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&snapshot, &bytes).unwrap();
+    let (code, stdout, stderr) = run(&[
+        "match",
+        "--index",
+        snapshot.to_str().unwrap(),
+        upload.to_str().unwrap(),
+    ]);
+    assert_eq!((code, stdout.as_str()), (2, ""));
+    assert!(stderr.contains("checksum"), "{stderr}");
+    let (code, _, stderr) = run(&["match", upload.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("--index SNAPSHOT or at least one --list"),
+        "{stderr}"
+    );
+}

@@ -36,10 +36,54 @@ enum Command {
     /// Hash uploads and match them against hash lists: one line (or JSON object) per upload
     /// naming every list entry within the list's threshold.
     ///
-    /// Each `--list` file becomes a list named after the file (hex lines, CSV
+    /// The lists come from a snapshot (`--index`, made by `hashmatch index build`) and/or list
+    /// files (`--list`): each becomes a list named after the file (hex lines, CSV
     /// `hash,entry_id[,label]`, or python-threatexchange / HMA exports). Exit status as for
-    /// `hash`; a malformed list is an error (status 2) unless `--lenient`.
+    /// `hash`; a malformed list or snapshot is an error (status 2) unless `--lenient`.
     Match(MatchArgs),
+    /// Build a matcher snapshot from list files (`index build`).
+    #[command(subcommand)]
+    Index(IndexCommand),
+    /// Print each list of a snapshot: entries, disabled entries, threshold, enabled.
+    Stats(StatsArgs),
+}
+
+#[derive(Subcommand)]
+enum IndexCommand {
+    /// Read list files and save them as one snapshot, written atomically.
+    Build(BuildArgs),
+}
+
+/// Where the lists come from (shared by `match` and `index build`).
+#[derive(clap::Args)]
+struct ListArgs {
+    /// A hash list file (repeat for several lists).
+    #[arg(long = "list")]
+    lists: Vec<PathBuf>,
+    /// Largest distance that counts as a match for the lists read from files (PDQ: 31).
+    #[arg(long, default_value_t = hashmatch::pdq::MATCH_THRESHOLD, value_parser = clap::value_parser!(u32).range(0..=256))]
+    threshold: u32,
+    /// Skip malformed list lines (reported on stderr) instead of refusing the list.
+    #[arg(long)]
+    lenient: bool,
+}
+
+#[derive(clap::Args)]
+struct BuildArgs {
+    #[command(flatten)]
+    lists: ListArgs,
+    /// The snapshot to write.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(clap::Args)]
+struct StatsArgs {
+    /// A snapshot made by `hashmatch index build`.
+    snapshot: PathBuf,
+    /// Output format: text, or json.
+    #[arg(long, value_enum, default_value_t = MatchFormat::Text)]
+    format: MatchFormat,
 }
 
 /// How uploads are hashed (shared by `hash` and `match`).
@@ -82,15 +126,11 @@ struct MatchArgs {
     /// Uploads: image files or folders.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
-    /// A hash list file (repeat for several lists).
-    #[arg(long = "list", required = true)]
-    lists: Vec<PathBuf>,
-    /// Largest distance that counts as a match (PDQ: 31).
-    #[arg(long, default_value_t = hashmatch::pdq::MATCH_THRESHOLD, value_parser = clap::value_parser!(u32).range(0..=256))]
-    threshold: u32,
-    /// Skip malformed list lines (reported on stderr) instead of refusing the list.
+    /// A snapshot made by `hashmatch index build`.
     #[arg(long)]
-    lenient: bool,
+    index: Option<PathBuf>,
+    #[command(flatten)]
+    lists: ListArgs,
     #[command(flatten)]
     hashing: HashingArgs,
     /// Output format: text, or json (one object per upload).
@@ -155,6 +195,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Hash(args) => run_hash(args),
         Command::Match(args) => run_match(args),
+        Command::Index(command) => run_index(command),
+        Command::Stats(args) => run_stats(args),
     };
     // An error here is about the run itself (threads, lists), not one upload: status 2.
     result.unwrap_or_else(|message| {
@@ -178,7 +220,11 @@ impl Outcome {
             eprintln!("hashmatch: {}: skipped: {error}", path.display());
         } else {
             self.failed += 1;
-            eprintln!("hashmatch: {}: {error}", path.display());
+            match error {
+                // The message would name the path a second time.
+                Error::Io { source, .. } => eprintln!("hashmatch: {}: {source}", path.display()),
+                other => eprintln!("hashmatch: {}: {other}", path.display()),
+            }
         }
     }
 
@@ -281,8 +327,8 @@ fn run_hash(args: HashArgs) -> Result<ExitCode, String> {
 }
 
 /// Builds a matcher with one list per file, named after the file's stem.
-fn load_lists(args: &MatchArgs) -> Result<Matcher, String> {
-    let matcher = Matcher::new();
+/// Adds one list per file to `matcher`, named after the file's stem.
+fn load_lists(matcher: &Matcher, args: &ListArgs) -> Result<(), String> {
     let options = ReadOptions {
         format: None,
         lenient: args.lenient,
@@ -313,11 +359,61 @@ fn load_lists(args: &MatchArgs) -> Result<Matcher, String> {
             .and_then(|()| matcher.insert_many(&name, parsed.entries))
             .map_err(|e| format!("{}: {e}", path.display()))?;
     }
-    Ok(matcher)
+    Ok(())
+}
+
+fn run_index(command: IndexCommand) -> Result<ExitCode, String> {
+    let IndexCommand::Build(args) = command;
+    if args.lists.lists.is_empty() {
+        return Err("index build needs at least one --list".to_string());
+    }
+    let matcher = Matcher::new();
+    load_lists(&matcher, &args.lists)?;
+    matcher.save(&args.out).map_err(|e| e.to_string())?;
+    let stats = matcher.stats();
+    let entries: usize = stats.iter().map(|s| s.entries).sum();
+    eprintln!(
+        "hashmatch: wrote {}: {} list(s), {entries} entries",
+        args.out.display(),
+        stats.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_stats(args: StatsArgs) -> Result<ExitCode, String> {
+    let matcher = Matcher::open(&args.snapshot).map_err(|e| e.to_string())?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    for s in matcher.stats() {
+        let written = match args.format {
+            MatchFormat::Text => writeln!(
+                out,
+                "{}: {} entries, {} disabled, threshold {}, {}",
+                s.name,
+                s.entries,
+                s.disabled,
+                s.threshold,
+                if s.enabled { "enabled" } else { "disabled" }
+            ),
+            MatchFormat::Json => writeln!(out, "{}", serde_json::json!(s)),
+        };
+        if written.is_err() {
+            break;
+        }
+    }
+    let _ = out.flush();
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run_match(args: MatchArgs) -> Result<ExitCode, String> {
-    let matcher = load_lists(&args)?;
+    let matcher = match &args.index {
+        Some(path) => Matcher::open(path).map_err(|e| e.to_string())?,
+        None if args.lists.lists.is_empty() => {
+            return Err("match needs --index SNAPSHOT or at least one --list".to_string())
+        }
+        None => Matcher::new(),
+    };
+    load_lists(&matcher, &args.lists)?;
     let mut outcome = Outcome::default();
     let results = hash_files(&args.paths, &args.hashing, &mut outcome)?;
     // The hasher already enforced the quality floor.
