@@ -416,3 +416,82 @@ fn index_build_then_match_and_stats_from_the_snapshot() {
         "{stderr}"
     );
 }
+
+#[test]
+fn list_import_disable_enable_change_the_snapshot() {
+    let dir = scratch("listcmd");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let snapshot = dir.join("lists.hmsnap");
+    let s = snapshot.to_str().unwrap();
+    let demo = root.join("demo-list.csv");
+    let upload = root.join("uploads/landscape-2.jpg");
+
+    let (code, _, stderr) = run(&[
+        "list",
+        "import",
+        "--index",
+        s,
+        "--name",
+        "hotline",
+        demo.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("imported 2 entries"), "{stderr}");
+    // Importing the same name again is refused and leaves the snapshot as it was.
+    let (code, _, stderr) = run(&[
+        "list",
+        "import",
+        "--index",
+        s,
+        "--name",
+        "hotline",
+        demo.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("already exists"), "{stderr}");
+
+    let (code, stdout, _) = run(&["match", "--index", s, upload.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("list hotline entry 1001"), "{stdout}");
+
+    let (code, _, stderr) = run(&[
+        "list", "disable", "--index", s, "--list", "hotline", "--entry", "1001",
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("needs --reason"), "{stderr}");
+    let (code, _, stderr) = run(&[
+        "list",
+        "disable",
+        "--index",
+        s,
+        "--list",
+        "hotline",
+        "--entry",
+        "1001",
+        "--reason",
+        "review 7: not a match",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let (_, stdout, _) = run(&["match", "--index", s, upload.to_str().unwrap()]);
+    assert!(stdout.contains("landscape-2.jpg: no match"), "{stdout}");
+    let (_, stdout, _) = run(&["stats", s]);
+    assert_eq!(
+        stdout,
+        "hotline: 2 entries, 1 disabled, threshold 31, enabled\n"
+    );
+
+    let (code, _, _) = run(&[
+        "list", "enable", "--index", s, "--list", "hotline", "--entry", "1001",
+    ]);
+    assert_eq!(code, 0);
+    let (_, stdout, _) = run(&["match", "--index", s, upload.to_str().unwrap()]);
+    assert!(stdout.contains("list hotline entry 1001"), "{stdout}");
+    let (code, _, stderr) = run(&[
+        "list", "enable", "--index", s, "--list", "hotline", "--entry", "999",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("no entry 999 in list \"hotline\""),
+        "{stderr}"
+    );
+}

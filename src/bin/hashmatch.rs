@@ -44,8 +44,55 @@ enum Command {
     /// Build a matcher snapshot from list files (`index build`).
     #[command(subcommand)]
     Index(IndexCommand),
+    /// Change the lists of a snapshot: import a list file, disable or enable an entry.
+    #[command(subcommand)]
+    List(ListCommand),
     /// Print each list of a snapshot: entries, disabled entries, threshold, enabled.
     Stats(StatsArgs),
+}
+
+#[derive(Subcommand)]
+enum ListCommand {
+    /// Add a list file to a snapshot (created if missing) as a new list, saved atomically.
+    Import(ImportArgs),
+    /// Stop an entry from matching (it stays stored, with the reason) after a wrong match.
+    Disable(EntryArgs),
+    /// Let a disabled entry match again.
+    Enable(EntryArgs),
+}
+
+#[derive(clap::Args)]
+struct ImportArgs {
+    /// The snapshot to change.
+    #[arg(long)]
+    index: PathBuf,
+    /// The list file to import.
+    file: PathBuf,
+    /// The new list's name (default: the file's name without extension).
+    #[arg(long)]
+    name: Option<String>,
+    /// Largest distance that counts as a match for this list (PDQ: 31).
+    #[arg(long, default_value_t = hashmatch::pdq::MATCH_THRESHOLD, value_parser = clap::value_parser!(u32).range(0..=256))]
+    threshold: u32,
+    /// Skip malformed lines (reported on stderr) instead of refusing the file.
+    #[arg(long)]
+    lenient: bool,
+}
+
+#[derive(clap::Args)]
+struct EntryArgs {
+    /// The snapshot to change.
+    #[arg(long)]
+    index: PathBuf,
+    /// The list the entry belongs to.
+    #[arg(long)]
+    list: String,
+    /// The entry's id in that list.
+    #[arg(long)]
+    entry: u64,
+    /// Why (required to disable: it is kept with the entry).
+    #[arg(long)]
+    reason: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -196,6 +243,7 @@ fn main() -> ExitCode {
         Command::Hash(args) => run_hash(args),
         Command::Match(args) => run_match(args),
         Command::Index(command) => run_index(command),
+        Command::List(command) => run_list(command),
         Command::Stats(args) => run_stats(args),
     };
     // An error here is about the run itself (threads, lists), not one upload: status 2.
@@ -329,37 +377,92 @@ fn run_hash(args: HashArgs) -> Result<ExitCode, String> {
 /// Builds a matcher with one list per file, named after the file's stem.
 /// Adds one list per file to `matcher`, named after the file's stem.
 fn load_lists(matcher: &Matcher, args: &ListArgs) -> Result<(), String> {
-    let options = ReadOptions {
-        format: None,
-        lenient: args.lenient,
-    };
     for path in &args.lists {
-        let name = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().to_string())
-            .unwrap_or_else(|| path.display().to_string());
-        let parsed = read_list(path, &options).map_err(|e| e.to_string())?;
-        for skipped in &parsed.skipped {
-            eprintln!(
-                "hashmatch: {}, line {}: skipped: {}",
-                path.display(),
-                skipped.line,
-                skipped.reason
-            );
-        }
-        if parsed.entries.is_empty() {
-            return Err(format!("{}: no PDQ hashes in this list", path.display()));
-        }
-        let settings = ListSettings {
-            threshold: args.threshold,
-            enabled: true,
-        };
-        matcher
-            .add_list(&name, settings)
-            .and_then(|()| matcher.insert_many(&name, parsed.entries))
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        add_list_file(matcher, path, None, args.threshold, args.lenient)?;
     }
     Ok(())
+}
+
+/// Reads one list file (reporting skipped lines in lenient mode) into a new list.
+fn add_list_file(
+    matcher: &Matcher,
+    path: &Path,
+    name: Option<&str>,
+    threshold: u32,
+    lenient: bool,
+) -> Result<usize, String> {
+    let name = name.map(str::to_string).unwrap_or_else(|| {
+        path.file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_else(|| path.display().to_string())
+    });
+    let options = ReadOptions {
+        format: None,
+        lenient,
+    };
+    let parsed = read_list(path, &options).map_err(|e| e.to_string())?;
+    for skipped in &parsed.skipped {
+        eprintln!(
+            "hashmatch: {}, line {}: skipped: {}",
+            path.display(),
+            skipped.line,
+            skipped.reason
+        );
+    }
+    if parsed.entries.is_empty() {
+        return Err(format!("{}: no PDQ hashes in this list", path.display()));
+    }
+    let settings = ListSettings {
+        threshold,
+        enabled: true,
+    };
+    matcher
+        .add_list(&name, settings)
+        .and_then(|()| matcher.insert_many(&name, parsed.entries))
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn run_list(command: ListCommand) -> Result<ExitCode, String> {
+    let index = match &command {
+        ListCommand::Import(args) => &args.index,
+        ListCommand::Disable(args) | ListCommand::Enable(args) => &args.index,
+    };
+    let matcher = if matches!(command, ListCommand::Import(_)) && !index.exists() {
+        Matcher::new()
+    } else {
+        Matcher::open(index).map_err(|e| e.to_string())?
+    };
+    let message = match &command {
+        ListCommand::Import(args) => {
+            let added = add_list_file(
+                &matcher,
+                &args.file,
+                args.name.as_deref(),
+                args.threshold,
+                args.lenient,
+            )?;
+            format!("imported {added} entries from {}", args.file.display())
+        }
+        ListCommand::Disable(args) => {
+            let reason = args
+                .reason
+                .as_deref()
+                .ok_or("list disable needs --reason (it is kept with the entry)")?;
+            matcher
+                .disable(&args.list, args.entry, reason)
+                .map_err(|e| e.to_string())?;
+            format!("disabled entry {} of list {:?}", args.entry, args.list)
+        }
+        ListCommand::Enable(args) => {
+            matcher
+                .enable(&args.list, args.entry)
+                .map_err(|e| e.to_string())?;
+            format!("enabled entry {} of list {:?}", args.entry, args.list)
+        }
+    };
+    matcher.save(index).map_err(|e| e.to_string())?;
+    eprintln!("hashmatch: {message}; saved {}", index.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run_index(command: IndexCommand) -> Result<ExitCode, String> {
