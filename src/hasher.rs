@@ -77,7 +77,8 @@ impl Hasher {
     /// # Errors
     /// Any decode error, [`Error::TooSmall`], or [`Error::LowQuality`] below the floor.
     pub fn hash_bytes(&self, bytes: &[u8]) -> Result<PdqHash> {
-        self.floats_from_bytes(bytes).map(|f| to_hash(&f))
+        self.floats_from_bytes(bytes)
+            .map(|f| pdq::hash_from_floats(&f))
     }
 
     /// PDQ of an image file. The format comes from the bytes, not the name.
@@ -85,7 +86,8 @@ impl Hasher {
     /// # Errors
     /// As [`Hasher::hash_bytes`], plus [`Error::Io`] naming the path.
     pub fn hash_file(&self, path: impl AsRef<Path>) -> Result<PdqHash> {
-        self.floats_from_file(path.as_ref()).map(|f| to_hash(&f))
+        self.floats_from_file(path.as_ref())
+            .map(|f| pdq::hash_from_floats(&f))
     }
 
     /// PDQ of raw pixels (the resize policy still applies).
@@ -93,7 +95,8 @@ impl Hasher {
     /// # Errors
     /// [`Error::TooSmall`] or [`Error::LowQuality`].
     pub fn hash_pixels(&self, pixels: &PixelView<'_>) -> Result<PdqHash> {
-        self.floats_from_pixels(pixels).map(|f| to_hash(&f))
+        self.floats_from_pixels(pixels)
+            .map(|f| pdq::hash_from_floats(&f))
     }
 
     /// PDQ of an image already decoded by the `image` crate.
@@ -101,7 +104,8 @@ impl Hasher {
     /// # Errors
     /// [`Error::TooSmall`] or [`Error::LowQuality`].
     pub fn hash_image(&self, image: &image::DynamicImage) -> Result<PdqHash> {
-        self.floats_from_image(image).map(|f| to_hash(&f))
+        self.floats_from_image(image)
+            .map(|f| pdq::hash_from_floats(&f))
     }
 
     /// The eight dihedral hashes of an encoded image (one decode, one DCT).
@@ -109,7 +113,8 @@ impl Hasher {
     /// # Errors
     /// As [`Hasher::hash_bytes`].
     pub fn dihedral_bytes(&self, bytes: &[u8]) -> Result<DihedralHashes> {
-        self.floats_from_bytes(bytes).map(|f| to_dihedral(&f))
+        self.floats_from_bytes(bytes)
+            .map(|f| pdq::dihedral_from_floats(&f))
     }
 
     /// The eight dihedral hashes of an image file.
@@ -118,7 +123,7 @@ impl Hasher {
     /// As [`Hasher::hash_file`].
     pub fn dihedral_file(&self, path: impl AsRef<Path>) -> Result<DihedralHashes> {
         self.floats_from_file(path.as_ref())
-            .map(|f| to_dihedral(&f))
+            .map(|f| pdq::dihedral_from_floats(&f))
     }
 
     /// The eight dihedral hashes of raw pixels.
@@ -126,7 +131,8 @@ impl Hasher {
     /// # Errors
     /// As [`Hasher::hash_pixels`].
     pub fn dihedral_pixels(&self, pixels: &PixelView<'_>) -> Result<DihedralHashes> {
-        self.floats_from_pixels(pixels).map(|f| to_dihedral(&f))
+        self.floats_from_pixels(pixels)
+            .map(|f| pdq::dihedral_from_floats(&f))
     }
 
     fn floats_from_file(&self, path: &Path) -> Result<PdqFloats> {
@@ -179,12 +185,4 @@ impl Hasher {
         }
         Ok(floats)
     }
-}
-
-fn to_hash(floats: &PdqFloats) -> PdqHash {
-    pdq::hash_from_floats(floats)
-}
-
-fn to_dihedral(floats: &PdqFloats) -> DihedralHashes {
-    pdq::dihedral_from_dct(&floats.dct, floats.quality)
 }

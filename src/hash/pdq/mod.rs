@@ -116,14 +116,14 @@ pub fn hash_with(pixels: &PixelView<'_>, mode: LumaMode) -> Result<PdqHash> {
 /// [`Error::TooSmall`] if a side is below [`MIN_DIMENSION`].
 pub fn hash_dihedral(pixels: &PixelView<'_>, mode: LumaMode) -> Result<DihedralHashes> {
     let floats = floats(pixels, mode)?;
-    Ok(dihedral_from_dct(&floats.dct, floats.quality))
+    Ok(dihedral_from_floats(&floats))
 }
 
-/// The dihedral hashes from a DCT already computed.
-pub(crate) fn dihedral_from_dct(dct: &[[f32; 16]; 16], quality: u8) -> DihedralHashes {
+/// The dihedral hashes and quality from the float core's output (one DCT, eight thresholds).
+pub(crate) fn dihedral_from_floats(floats: &PdqFloats) -> DihedralHashes {
     DihedralHashes {
-        hashes: Dihedral::ALL.map(|d| dct::to_hash(&d.transform(dct))),
-        quality,
+        hashes: Dihedral::ALL.map(|d| dct::to_hash(&d.transform(&floats.dct))),
+        quality: floats.quality,
     }
 }
 
