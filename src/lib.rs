@@ -29,6 +29,7 @@
 //! # Ok::<(), hashmatch::Error>(())
 //! ```
 
+mod column;
 pub mod decode;
 mod error;
 mod fsutil;

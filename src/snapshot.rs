@@ -1,76 +1,110 @@
 //! Binary snapshots of a whole [`Matcher`]: [`Matcher::save`] and [`Matcher::open`].
 //!
-//! A snapshot holds every list (name, threshold, enabled flag) and every entry (hash, id,
-//! label, disable reason), so a service restarts with exactly the state it had, without
-//! re-reading and re-validating the original list files. Entries removed before the save are
-//! not in it, and free slots are compacted away; the index is not stored but rebuilt on open,
-//! its kind chosen by [`crate::IndexKind::choose`] (a kind forced with
-//! [`Matcher::with_index`] is not kept).
+//! A snapshot holds every list (name, threshold, enabled flag), every entry (hash, id, label,
+//! disable reason) and the multi-index tables over the hashes, laid out as the matcher holds
+//! them in memory. [`Matcher::open`] maps the file and checks it; the entry columns and the
+//! index are then used in place, not parsed or rebuilt, so ten million entries open in well
+//! under a second and several processes opening the same snapshot share its pages. Entries
+//! removed before the save are not in it (the save compacts first). A kind forced with
+//! [`Matcher::with_index`] is not kept: the tables are stored when the matcher used the
+//! multi-index, else the kind is chosen again on open ([`crate::IndexKind::choose`]).
 //!
-//! # Format, version 1
+//! # Format, version 2
 //!
 //! All integers little-endian. Checksums are CRC-32 (IEEE, as in zip and PNG).
 //!
 //! ```text
 //! header, 24 bytes
 //!   0  magic          8 bytes  "HMSNAP\r\n" (MAGIC; \r\n catches text-mode copies)
-//!   8  version        u32      1 (VERSION)
+//!   8  version        u32      2 (VERSION)
 //!  12  flags          u32      0 (none defined yet)
-//!  16  section count  u32      4
+//!  16  section count  u32      13
 //!  20  header CRC     u32      over bytes 0..20
-//! then each section, in this order: strings (kind 1), lists (2), hashes (3), entries (4)
-//!   0  kind           u32
+//! then each section, in the order of the table below:
+//!   0  kind           u32      its number in the table
 //!   4  payload length u64
 //!  12  payload CRC    u32
-//!  16  descriptor CRC u32      over bytes 0..16 of this descriptor
-//!  20  payload
+//!  16  descriptor CRC u32      over bytes 0..16 and the padding
+//!  20  padding        zero bytes up to the next multiple of 64 in the file
+//!      payload
 //! and nothing after the last section.
 //!
-//! strings:  count u32, then per string: byte length u32, UTF-8 bytes. Names, labels and
-//!           reasons refer to a string by its number; equal strings are stored once.
-//! lists:    28 bytes per list: name u32, threshold u32, flags u32 (bit 0: enabled),
-//!           entries u64, disabled u64 (the counts are checked against the entries).
-//! hashes:   32 bytes per entry, contiguous: the hash in its hex byte order.
-//! entries:  24 bytes per entry, same order as hashes: list u32 (its number in the list
-//!           section), flags u32 (bit 0: disabled), entry id u64, label u32, disable
-//!           reason u32 (string numbers; 0xFFFF_FFFF for none; a reason iff disabled).
+//!  1 strings        count u32, then per string: byte length u32, UTF-8 bytes (list names
+//!                   and disable reasons; equal strings stored once)
+//!  2 lists          28 bytes per list: name u32 (string number), threshold u32, flags u32
+//!                   (bit 0: enabled), entries u64, disabled u64 (checked against the entries)
+//!  3 hashes         n x 32 bytes: the four 64-bit words of each hash, least significant first
+//!  4 entry ids      n x u64
+//!  5 entry lists    n x u32: the entry's list, numbered as in section 2
+//!  6 entry labels   n x u32: number of the label in sections 7-8, 0xFFFF_FFFF for none
+//!  7 label offsets  (labels + 1) x u64: label k is bytes offsets[k]..offsets[k + 1] of 8
+//!  8 label bytes    UTF-8
+//!  9 lookup order   n x u32: the positions 0..n sorted by (list, entry id)
+//! 10 disabled       8 bytes per disabled entry: position u32, reason u32 (string number)
+//! 11 index offsets  empty, or per chunk c = 0..16 the 65 537 u32 bucket starts of chunk c
+//! 12 index ids      empty, or per chunk the positions sorted by chunk value: 3 bytes each
+//!                   below 2^24 entries, 4 bytes from there
+//! 13 index next     empty, or per chunk n x u16: chunk c + 1 (mod 16) of those positions
 //! ```
-//!
-//! The hashes sit contiguously so that a later version can memory-map them and search them in
-//! place; version 1 reads the whole file and builds the index on open. Persisting the index
-//! itself is also left for later.
 //!
 //! Opening checks, in order: the magic ([`Error::NotASnapshot`]), the version
 //! ([`Error::UnsupportedSnapshotVersion`]), every length against the bytes actually there
 //! ([`Error::SnapshotTruncated`]), every checksum ([`Error::SnapshotChecksum`]) and then the
-//! content ([`Error::SnapshotMalformed`]). Nothing is allocated from a length before that
-//! length is checked against the file, and a matcher is returned only when all of it is valid.
+//! content ([`Error::SnapshotMalformed`]): column lengths, list numbers, the lookup order
+//! (strictly sorted, so no entry id repeats in a list), labels, and every index offset and id,
+//! so that no query can read out of bounds. A matcher is returned only when all of it is
+//! valid. The checksums guard the rest (an index whose tables disagree with its hashes would
+//! miss matches): a flipped bit anywhere is refused.
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
+use memmap2::Mmap;
+use rayon::prelude::*;
+
+use crate::column::{self, Column, ALIGN};
 use crate::error::{Error, Result};
 use crate::hash::Hash256;
-use crate::matcher::{Contents, ListSettings, Matcher, StoredEntry};
+use crate::index::{id_width, MihTables};
+use crate::matcher::{ListSettings, Matcher, Parts, Segment, SegmentIndex, Strings as Labels};
 
 /// The first 8 bytes of every snapshot.
 pub const MAGIC: [u8; 8] = *b"HMSNAP\r\n";
 
 /// The format version this build writes and reads.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 const HEADER_LEN: usize = 24;
 const DESCRIPTOR_LEN: usize = 20;
 const LIST_LEN: usize = 28;
-const HASH_LEN: usize = 32;
-const ENTRY_LEN: usize = 24;
 const NO_STRING: u32 = u32::MAX;
 const LIST_ENABLED: u32 = 1;
-const ENTRY_DISABLED: u32 = 1;
+/// Bucket starts per chunk of the multi-index (65 536 values + the end).
+const INDEX_OFFSETS: usize = (1 << 16) + 1;
+const CHUNKS: usize = 16;
 
-/// The sections of version 1, in file order: (kind, name).
-const SECTIONS: [(u32, &str); 4] = [(1, "strings"), (2, "lists"), (3, "hashes"), (4, "entries")];
+/// The sections of version 2, in file order (kind = position + 1).
+const SECTIONS: [&str; 13] = [
+    "strings",
+    "lists",
+    "hashes",
+    "entry ids",
+    "entry lists",
+    "entry labels",
+    "label offsets",
+    "label bytes",
+    "lookup order",
+    "disabled",
+    "index offsets",
+    "index ids",
+    "index next",
+];
+
+/// Padding after a descriptor ending at `end` so that the payload starts aligned.
+fn padding(end: usize) -> usize {
+    end.next_multiple_of(ALIGN) - end
+}
 
 impl Matcher {
     /// Writes every list and entry to `path` (see [`crate::snapshot`] for the format),
@@ -98,24 +132,40 @@ impl Matcher {
     /// [`Error::Io`] if the file cannot be written (the old file is then untouched);
     /// [`Error::TooLarge`] if a count or string does not fit the format's 32-bit fields.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        let bytes = encode(&self.contents())?;
+        let bytes = encode(&self.parts())?;
         crate::fsutil::write_atomically(path.as_ref(), &bytes)
     }
 
-    /// Reads a snapshot written by [`Matcher::save`] and rebuilds the index over its entries.
+    /// Opens a snapshot written by [`Matcher::save`]: maps the file, checks it whole (see
+    /// [`crate::snapshot`]) and uses its columns and index in place.
+    ///
+    /// The file must not be changed in place while the matcher lives (saving over it is safe:
+    /// [`Matcher::save`] writes a new file and renames it over the old one).
     ///
     /// # Errors
     /// [`Error::Io`] if the file cannot be read; [`Error::NotASnapshot`],
     /// [`Error::UnsupportedSnapshotVersion`], [`Error::SnapshotTruncated`],
     /// [`Error::SnapshotChecksum`] or [`Error::SnapshotMalformed`] if it is not a valid
-    /// version-1 snapshot. No matcher is returned then, not even a partial one.
+    /// version-2 snapshot. No matcher is returned then, not even a partial one.
     pub fn open(path: impl AsRef<Path>) -> Result<Matcher> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        let io_error = |source| Error::Io {
             path: path.to_path_buf(),
             source,
-        })?;
-        decode(path, &bytes)
+        };
+        let file = std::fs::File::open(path).map_err(io_error)?;
+        let len = file.metadata().map_err(io_error)?.len();
+        if len < HEADER_LEN as u64 {
+            // Too short to map (an empty file cannot be): the header check says what is wrong.
+            let bytes = std::fs::read(path).map_err(io_error)?;
+            read_header(&Check { path }, &bytes)?;
+            return Err(Check { path }.truncated("header", HEADER_LEN, bytes.len()));
+        }
+        // SAFETY: the map is only read. Another process truncating or rewriting the file in
+        // place while it is mapped would change what we read (or fault); snapshots are written
+        // by rename (`save`), and the docs above ask callers not to rewrite them in place.
+        let map = unsafe { Mmap::map(&file) }.map_err(io_error)?;
+        decode(path, Arc::new(map))
     }
 }
 
@@ -146,10 +196,6 @@ impl Strings {
         self.numbers.insert(s.clone(), n);
         Ok(n)
     }
-
-    fn number_opt(&mut self, s: &Option<Arc<str>>) -> Result<u32> {
-        s.as_ref().map_or(Ok(NO_STRING), |s| self.number(s))
-    }
 }
 
 fn too_large(what: &'static str, actual: u64, limit: u64) -> Error {
@@ -164,32 +210,27 @@ fn fits_u32(what: &'static str, n: usize) -> Result<u32> {
     u32::try_from(n).map_err(|_| too_large(what, n as u64, u64::from(u32::MAX)))
 }
 
-fn encode(contents: &Contents) -> Result<Vec<u8>> {
+fn encode(parts: &Parts) -> Result<Vec<u8>> {
+    let segment = &parts.segment;
+    fits_u32("snapshot entries", segment.len())?;
     let mut strings = Strings::default();
-    let mut counts = vec![(0u64, 0u64); contents.lists.len()];
-    let mut hashes = Vec::with_capacity(contents.entries.len() * HASH_LEN);
-    let mut entries = Vec::with_capacity(contents.entries.len() * ENTRY_LEN);
-    let mut lists = Vec::with_capacity(contents.lists.len() * LIST_LEN);
-    for (name, _) in &contents.lists {
+    let mut counts = vec![(0u64, 0u64); parts.lists.len()];
+    for &l in segment.lists.iter() {
+        counts[l as usize].0 += 1;
+    }
+    let mut disabled: Vec<(&u32, &Arc<str>)> = parts.disabled.iter().collect();
+    disabled.sort_unstable_by_key(|(p, _)| **p);
+    for (name, _) in &parts.lists {
         strings.number(name)?;
     }
-    for e in &contents.entries {
-        let count = &mut counts[e.list as usize];
-        count.0 += 1;
-        count.1 += u64::from(e.disabled.is_some());
-        hashes.extend_from_slice(&e.hash.to_be_bytes());
-        entries.extend_from_slice(&e.list.to_le_bytes());
-        let flags = if e.disabled.is_some() {
-            ENTRY_DISABLED
-        } else {
-            0
-        };
-        entries.extend_from_slice(&flags.to_le_bytes());
-        entries.extend_from_slice(&e.id.to_le_bytes());
-        entries.extend_from_slice(&strings.number_opt(&e.label)?.to_le_bytes());
-        entries.extend_from_slice(&strings.number_opt(&e.disabled)?.to_le_bytes());
+    let mut disabled_section = Vec::with_capacity(disabled.len() * 8);
+    for (&pos, reason) in disabled {
+        counts[segment.lists[pos as usize] as usize].1 += 1;
+        disabled_section.extend_from_slice(&pos.to_le_bytes());
+        disabled_section.extend_from_slice(&strings.number(reason)?.to_le_bytes());
     }
-    for ((name, settings), (n, disabled)) in contents.lists.iter().zip(&counts) {
+    let mut lists = Vec::with_capacity(parts.lists.len() * LIST_LEN);
+    for ((name, settings), (n, disabled)) in parts.lists.iter().zip(&counts) {
         lists.extend_from_slice(&strings.number(name)?.to_le_bytes());
         lists.extend_from_slice(&settings.threshold.to_le_bytes());
         let flags = if settings.enabled { LIST_ENABLED } else { 0 };
@@ -201,29 +242,73 @@ fn encode(contents: &Contents) -> Result<Vec<u8>> {
     string_section.extend_from_slice(&strings.count.to_le_bytes());
     string_section.extend_from_slice(&strings.bytes);
 
-    let payloads = [string_section, lists, hashes, entries];
-    let total = HEADER_LEN
-        + payloads
-            .iter()
-            .map(|p| DESCRIPTOR_LEN + p.len())
-            .sum::<usize>();
-    let mut out = Vec::with_capacity(total);
+    let le = |write: &dyn Fn(&mut Vec<u8>)| {
+        let mut out = Vec::new();
+        write(&mut out);
+        out
+    };
+    let (mut index_offsets, mut index_ids, mut index_next) = (Vec::new(), Vec::new(), Vec::new());
+    if let SegmentIndex::Mih(tables) = &segment.index {
+        tables.write_le(&mut index_offsets, &mut index_ids, &mut index_next);
+    }
+    let payloads: [Vec<u8>; 13] = [
+        string_section,
+        lists,
+        le(&|o| column::to_le_bytes(&segment.hashes, o)),
+        le(&|o| column::to_le_bytes(&segment.ids, o)),
+        le(&|o| column::to_le_bytes(&segment.lists, o)),
+        le(&|o| column::to_le_bytes(&segment.labels, o)),
+        le(&|o| column::to_le_bytes(&segment.label_text.offsets, o)),
+        segment.label_text.bytes.to_vec(),
+        le(&|o| column::to_le_bytes(&segment.order, o)),
+        disabled_section,
+        index_offsets,
+        index_ids,
+        index_next,
+    ];
+    let mut out = Vec::new();
     out.extend_from_slice(&MAGIC);
     out.extend_from_slice(&VERSION.to_le_bytes());
     out.extend_from_slice(&0u32.to_le_bytes());
     out.extend_from_slice(&(SECTIONS.len() as u32).to_le_bytes());
     let header_crc = crc32fast::hash(&out);
     out.extend_from_slice(&header_crc.to_le_bytes());
-    for ((kind, _), payload) in SECTIONS.iter().zip(&payloads) {
+    for (kind, payload) in (1u32..).zip(&payloads) {
         let start = out.len();
         out.extend_from_slice(&kind.to_le_bytes());
         out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-        out.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
-        let descriptor_crc = crc32fast::hash(&out[start..]);
-        out.extend_from_slice(&descriptor_crc.to_le_bytes());
+        out.extend_from_slice(&checksum(payload).to_le_bytes());
+        out.resize(out.len() + 4 + padding(out.len() + 4), 0);
+        let mut descriptor = crc32fast::Hasher::new();
+        descriptor.update(&out[start..start + 16]);
+        descriptor.update(&out[start + 20..]);
+        let descriptor_crc = descriptor.finalize();
+        out[start + 16..start + 20].copy_from_slice(&descriptor_crc.to_le_bytes());
         out.extend_from_slice(payload);
     }
     Ok(out)
+}
+
+/// CRC-32 of `bytes`, computed in parallel pieces for large payloads.
+fn checksum(bytes: &[u8]) -> u32 {
+    const PIECE: usize = 8 << 20;
+    if bytes.len() <= PIECE {
+        return crc32fast::hash(bytes);
+    }
+    bytes
+        .par_chunks(PIECE)
+        .map(|piece| {
+            let mut h = crc32fast::Hasher::new();
+            h.update(piece);
+            h
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .reduce(|mut a, b| {
+            a.combine(&b);
+            a
+        })
+        .map_or(0, |h| h.finalize())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -267,8 +352,9 @@ impl Check<'_> {
     }
 }
 
-fn decode(path: &Path, bytes: &[u8]) -> Result<Matcher> {
-    let check = Check { path };
+/// Checks the magic, the version and the rest of the header.
+fn read_header(check: &Check<'_>, bytes: &[u8]) -> Result<()> {
+    let path = check.path;
     let magic_len = MAGIC.len().min(bytes.len());
     if bytes[..magic_len] != MAGIC[..magic_len] {
         let shown: String = bytes.iter().take(8).map(|b| format!("{b:02x}")).collect();
@@ -305,30 +391,48 @@ fn decode(path: &Path, bytes: &[u8]) -> Result<Matcher> {
             SECTIONS.len()
         )));
     }
+    Ok(())
+}
 
-    let mut payloads: [&[u8]; 4] = [&[]; 4];
+fn decode(path: &Path, map: Arc<Mmap>) -> Result<Matcher> {
+    let check = Check { path };
+    let bytes: &[u8] = &map;
+    read_header(&check, bytes)?;
+
+    // Where each payload is: (start, length), after checking descriptors and lengths.
+    let mut found = Vec::with_capacity(SECTIONS.len());
     let mut at = HEADER_LEN;
-    for (i, (kind, name)) in SECTIONS.iter().enumerate() {
-        let section = format!("section {} ({name})", i + 1);
+    for (kind, name) in (1u32..).zip(SECTIONS) {
+        let section = format!("section {kind} ({name})");
         let rest = &bytes[at..];
-        if rest.len() < DESCRIPTOR_LEN {
+        let pad = padding(at + DESCRIPTOR_LEN);
+        if rest.len() < DESCRIPTOR_LEN + pad {
             return Err(check.truncated(
                 format!("{section} descriptor"),
-                DESCRIPTOR_LEN,
+                DESCRIPTOR_LEN + pad,
                 rest.len(),
             ));
         }
-        if crc32fast::hash(&rest[..16]) != u32_at(rest, 16) {
+        let mut descriptor = crc32fast::Hasher::new();
+        descriptor.update(&rest[..16]);
+        descriptor.update(&rest[DESCRIPTOR_LEN..DESCRIPTOR_LEN + pad]);
+        if descriptor.finalize() != u32_at(rest, 16) {
             return Err(check.checksum(format!("{section} descriptor")));
         }
         let found_kind = u32_at(rest, 0);
-        if found_kind != *kind {
+        if found_kind != kind {
             return Err(
                 check.malformed(format!("{section} has kind {found_kind}, expected {kind}"))
             );
         }
+        if rest[DESCRIPTOR_LEN..DESCRIPTOR_LEN + pad]
+            .iter()
+            .any(|&b| b != 0)
+        {
+            return Err(check.malformed(format!("{section}: padding is not zero")));
+        }
         let len = u64_at(rest, 4);
-        let available = rest.len() - DESCRIPTOR_LEN;
+        let available = rest.len() - DESCRIPTOR_LEN - pad;
         let len = match usize::try_from(len) {
             Ok(len) if len <= available => len,
             _ => {
@@ -340,23 +444,24 @@ fn decode(path: &Path, bytes: &[u8]) -> Result<Matcher> {
                 })
             }
         };
-        let payload = &rest[DESCRIPTOR_LEN..DESCRIPTOR_LEN + len];
-        if crc32fast::hash(payload) != u32_at(rest, 12) {
-            return Err(check.checksum(section));
-        }
-        payloads[i] = payload;
-        at += DESCRIPTOR_LEN + len;
+        let start = at + DESCRIPTOR_LEN + pad;
+        found.push((section, start, len, u32_at(rest, 12)));
+        at = start + len;
     }
     if at != bytes.len() {
         return Err(check.malformed(format!("{} bytes after the last section", bytes.len() - at)));
     }
-    let [strings, lists, hashes, entries] = payloads;
-    let strings = read_strings(&check, strings)?;
-    let string = |n: u32, what: &dyn Fn() -> String| -> Result<Option<Arc<str>>> {
-        if n == NO_STRING {
-            return Ok(None);
+    // The checksums, the large ones in parallel pieces.
+    for (section, start, len, crc) in &found {
+        if checksum(&bytes[*start..start + len]) != *crc {
+            return Err(check.checksum(section.clone()));
         }
-        strings.get(n as usize).cloned().map(Some).ok_or_else(|| {
+    }
+    let payload = |i: usize| &bytes[found[i].1..found[i].1 + found[i].2];
+
+    let strings = read_strings(&check, payload(0))?;
+    let string = |n: u32, what: &dyn Fn() -> String| -> Result<Arc<str>> {
+        strings.get(n as usize).cloned().ok_or_else(|| {
             check.malformed(format!(
                 "{} is string {n}, but there are {} strings",
                 what(),
@@ -364,32 +469,59 @@ fn decode(path: &Path, bytes: &[u8]) -> Result<Matcher> {
             ))
         })
     };
-
-    let whole = |section: &str, payload: &[u8], record: usize| {
-        if payload.len().is_multiple_of(record) {
-            Ok(payload.len() / record)
+    let whole = |i: usize, record: usize| {
+        let len = found[i].2;
+        if len.is_multiple_of(record) {
+            Ok(len / record)
         } else {
             Err(check.malformed(format!(
-                "the {section} section is {} bytes, not a multiple of {record}",
-                payload.len()
+                "the {} section is {len} bytes, not a multiple of {record}",
+                SECTIONS[i]
             )))
         }
     };
-    whole("lists", lists, LIST_LEN)?;
-    let n_hashes = whole("hashes", hashes, HASH_LEN)?;
-    let n_entries = whole("entries", entries, ENTRY_LEN)?;
-    if n_hashes != n_entries {
-        return Err(check.malformed(format!("{n_hashes} hashes but {n_entries} entries")));
+    let n = whole(2, 32)?;
+    for (i, size) in [(3, 8), (4, 4), (5, 4), (8, 4)] {
+        let count = whole(i, size)?;
+        if count != n {
+            return Err(check.malformed(format!(
+                "{n} hashes but {count} values in the {} section",
+                SECTIONS[i]
+            )));
+        }
     }
-
-    let mut contents = Contents {
-        lists: Vec::with_capacity(lists.len() / LIST_LEN),
-        entries: Vec::with_capacity(n_entries),
+    fn column_at<T: bytemuck::Pod>(
+        map: &Arc<Mmap>,
+        check: &Check<'_>,
+        (i, start): (usize, usize),
+        len: usize,
+    ) -> Result<Column<T>> {
+        Column::mapped(map, start, len)
+            .ok_or_else(|| check.malformed(format!("the {} section is cut short", SECTIONS[i])))
+    }
+    macro_rules! column {
+        ($i:expr, $len:expr) => {
+            column_at(&map, &check, ($i, found[$i].1), $len)
+        };
+    }
+    let hashes: Column<Hash256> = column!(2, n)?;
+    let ids: Column<u64> = column!(3, n)?;
+    let entry_lists: Column<u32> = column!(4, n)?;
+    let labels: Column<u32> = column!(5, n)?;
+    let label_count = whole(6, 8)?;
+    let label_text = Labels {
+        offsets: column!(6, label_count)?,
+        bytes: column!(7, found[7].2)?,
     };
-    let mut stored_counts = Vec::with_capacity(lists.len() / LIST_LEN);
-    for (i, l) in lists.chunks_exact(LIST_LEN).enumerate() {
-        let name = string(u32_at(l, 0), &|| format!("the name of list {i}"))?
-            .ok_or_else(|| check.malformed(format!("list {i} has no name")))?;
+    label_text
+        .check()
+        .map_err(|e| check.malformed(format!("labels: {e}")))?;
+    let order: Column<u32> = column!(8, n)?;
+
+    let mut lists = Vec::with_capacity(whole(1, LIST_LEN)?);
+    let mut stored_counts = Vec::with_capacity(lists.capacity());
+    for (i, l) in payload(1).chunks_exact(LIST_LEN).enumerate() {
+        let name = string(u32_at(l, 0), &|| format!("the name of list {i}"))?;
         let flags = u32_at(l, 8);
         if flags & !LIST_ENABLED != 0 {
             return Err(check.malformed(format!("list {name:?} has unknown flags {flags:#x}")));
@@ -399,56 +531,75 @@ fn decode(path: &Path, bytes: &[u8]) -> Result<Matcher> {
             enabled: flags & LIST_ENABLED != 0,
         };
         stored_counts.push((u64_at(l, 12), u64_at(l, 20)));
-        contents.lists.push((name, settings));
+        lists.push((name, settings));
     }
-    let mut counts = vec![(0u64, 0u64); contents.lists.len()];
-    for (i, (h, e)) in hashes
-        .chunks_exact(HASH_LEN)
-        .zip(entries.chunks_exact(ENTRY_LEN))
-        .enumerate()
-    {
-        let mut hash = [0u8; HASH_LEN];
-        hash.copy_from_slice(h);
-        let list = u32_at(e, 0);
-        let flags = u32_at(e, 4);
-        let id = u64_at(e, 8);
-        if flags & !ENTRY_DISABLED != 0 {
-            return Err(check.malformed(format!("entry {i} has unknown flags {flags:#x}")));
-        }
-        let label = string(u32_at(e, 16), &|| format!("the label of entry {i}"))?;
-        let disabled = string(u32_at(e, 20), &|| {
-            format!("the disable reason of entry {i}")
-        })?;
-        if disabled.is_some() != (flags & ENTRY_DISABLED != 0) {
-            return Err(check.malformed(format!(
-                "entry {i}: the disabled flag and the reason disagree"
-            )));
-        }
-        let Some(count) = counts.get_mut(list as usize) else {
-            return Err(check.malformed(format!(
-                "entry {i} refers to list {list}, but there are {} lists",
-                counts.len()
-            )));
-        };
-        count.0 += 1;
-        count.1 += u64::from(disabled.is_some());
-        contents.entries.push(StoredEntry {
-            list,
-            id,
-            hash: Hash256::from_be_bytes(hash),
-            label,
-            disabled,
-        });
-    }
-    for (i, (stored, counted)) in stored_counts.iter().zip(&counts).enumerate() {
-        if stored != counted {
-            return Err(check.malformed(format!(
-                "list {i} says {} entries ({} disabled), the entries section has {} ({})",
-                stored.0, stored.1, counted.0, counted.1
-            )));
+    let mut disabled = HashMap::with_capacity(whole(9, 8)?);
+    for (i, d) in payload(9).chunks_exact(8).enumerate() {
+        let pos = u32_at(d, 0);
+        let reason = string(u32_at(d, 4), &|| format!("disabled entry {i}'s reason"))?;
+        if disabled.insert(pos, reason).is_some() {
+            return Err(check.malformed(format!("position {pos} is disabled twice")));
         }
     }
-    Matcher::from_contents(contents).map_err(|reason| check.malformed(reason))
+
+    let index = match (found[10].2, found[11].2, found[12].2) {
+        (0, 0, 0) => None,
+        (offsets, ids, next)
+            if offsets == CHUNKS * INDEX_OFFSETS * 4
+                && ids == CHUNKS * n * id_width(n)
+                && next == CHUNKS * n * 2 =>
+        {
+            Some(
+                MihTables::from_mapped(&map, n, found[10].1, found[11].1, found[12].1)
+                    .map_err(|e| check.malformed(format!("index: {e}")))?,
+            )
+        }
+        (offsets, ids, next) => {
+            return Err(check.malformed(format!(
+                "index sections of {offsets}, {ids} and {next} bytes do not fit {n} entries"
+            )))
+        }
+    };
+    let index = match index {
+        Some(tables) => SegmentIndex::Mih(tables),
+        None => Segment::build_index(
+            &hashes,
+            crate::IndexKind::choose(
+                n,
+                lists
+                    .iter()
+                    .filter(|(_, s)| s.enabled)
+                    .map(|(_, s)| s.threshold)
+                    .max()
+                    .unwrap_or(0)
+                    .max(crate::pdq::MATCH_THRESHOLD),
+            ),
+        ),
+    };
+    let segment = Segment {
+        hashes,
+        ids,
+        lists: entry_lists,
+        labels,
+        label_text,
+        order,
+        index,
+    };
+    let matcher = Matcher::from_parts(Parts {
+        lists,
+        segment: Arc::new(segment),
+        disabled,
+    })
+    .map_err(|reason| check.malformed(reason))?;
+    for (i, (stats, stored)) in matcher.stats().iter().zip(&stored_counts).enumerate() {
+        if (stats.entries as u64, stats.disabled as u64) != *stored {
+            return Err(check.malformed(format!(
+                "list {i} says {} entries ({} disabled), the entries say {} ({})",
+                stored.0, stored.1, stats.entries, stats.disabled
+            )));
+        }
+    }
+    Ok(matcher)
 }
 
 fn read_strings(check: &Check<'_>, payload: &[u8]) -> Result<Vec<Arc<str>>> {

@@ -88,6 +88,8 @@ enum Op {
         threshold: u32,
         enabled: bool,
     },
+    /// Fold the changes so far into the index (normally automatic past thousands of changes).
+    Compact,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -98,6 +100,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0..3usize, 0..40u64).prop_map(|(list, id)| Op::Disable { list, id }),
         1 => (0..3usize, 0..40u64).prop_map(|(list, id)| Op::Enable { list, id }),
         1 => (0..3usize, 0..64u32, any::<bool>()).prop_map(|(list, threshold, enabled)| Op::SetList { list, threshold, enabled }),
+        1 => Just(Op::Compact),
     ]
 }
 
@@ -161,6 +164,7 @@ proptest! {
                     matcher.set_list(LISTS[list], settings).unwrap();
                     model.get_mut(LISTS[list]).unwrap().0 = settings;
                 }
+                Op::Compact => matcher.compact(),
             }
         }
 
@@ -438,11 +442,25 @@ fn live_updates_under_concurrent_queries() {
             })
         })
         .collect();
+    // A compactor rebuilds the index again and again meanwhile: the changes made during each
+    // rebuild are replayed onto it before it replaces the old one.
+    let compactor = {
+        let (matcher, stop) = (matcher.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut rounds = 0;
+            while !stop.load(Ordering::SeqCst) {
+                matcher.compact();
+                rounds += 1;
+            }
+            rounds
+        })
+    };
     let mut kept: Vec<u64> = writers
         .into_iter()
         .flat_map(|w| w.join().unwrap())
         .collect();
     stop.store(true, Ordering::SeqCst);
+    assert!(compactor.join().unwrap() > 0);
     for r in readers {
         assert!(r.join().unwrap() >= 50);
     }

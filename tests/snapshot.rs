@@ -250,7 +250,7 @@ fn every_truncation_is_refused() {
     }
     // The message says where.
     let e = open_bytes(&dir, &bytes[..bytes.len() - 1]).unwrap_err();
-    assert!(e.to_string().contains("section 4 (entries)"), "{e}");
+    assert!(e.to_string().contains("section 13 (index next)"), "{e}");
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -288,20 +288,22 @@ fn every_flipped_bit_is_refused_with_the_right_error() {
 fn other_versions_are_refused_by_number() {
     let dir = scratch("version");
     let mut bytes = save_bytes(&small(), &dir);
-    bytes[8..12].copy_from_slice(&2u32.to_le_bytes());
-    let e = open_bytes(&dir, &bytes).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            Error::UnsupportedSnapshotVersion {
-                found: 2,
-                supported: 1,
-                ..
-            }
-        ),
-        "{e:?}"
-    );
-    assert!(e.to_string().contains("version 2"), "{e}");
+    for other in [1u32, 3] {
+        bytes[8..12].copy_from_slice(&other.to_le_bytes());
+        let e = open_bytes(&dir, &bytes).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::UnsupportedSnapshotVersion {
+                    found,
+                    supported: 2,
+                    ..
+                } if found == other
+            ),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains(&format!("version {other}")), "{e}");
+    }
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -326,24 +328,32 @@ fn foreign_files_are_refused() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-/// Rewrites one section's payload and fixes its checksums, to reach the content checks.
+/// Rewrites one section's payload and fixes its checksums and padding, to reach the content
+/// checks. Layout (version 2): a 24-byte header, then per section a 20-byte descriptor (kind,
+/// length u64, payload CRC, descriptor CRC over bytes 0..16 and the padding), zero padding to
+/// a multiple of 64, the payload.
 fn with_section(bytes: &[u8], section: usize, edit: impl Fn(&mut Vec<u8>)) -> Vec<u8> {
+    let pad = |end: usize| end.next_multiple_of(64) - end;
     let mut out = bytes[..24].to_vec();
     let mut at = 24;
-    for i in 0..4 {
+    for i in 0..13 {
         let len = u64::from_le_bytes(bytes[at + 4..at + 12].try_into().unwrap()) as usize;
-        let mut payload = bytes[at + 20..at + 20 + len].to_vec();
+        let start = at + 20 + pad(at + 20);
+        let mut payload = bytes[start..start + len].to_vec();
         if i == section {
             edit(&mut payload);
         }
-        let start = out.len();
+        let d = out.len();
         out.extend_from_slice(&bytes[at..at + 4]);
         out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
         out.extend_from_slice(&crc32(&payload).to_le_bytes());
-        let d = crc32(&out[start..]);
-        out.extend_from_slice(&d.to_le_bytes());
+        let zeros = vec![0u8; pad(out.len() + 4)];
+        let mut covered = out[d..d + 16].to_vec();
+        covered.extend_from_slice(&zeros);
+        out.extend_from_slice(&crc32(&covered).to_le_bytes());
+        out.extend_from_slice(&zeros);
         out.extend_from_slice(&payload);
-        at += 20 + len;
+        at = start + len;
     }
     out
 }
@@ -372,37 +382,43 @@ fn inconsistent_content_is_refused_as_malformed() {
     let dir = scratch("malformed");
     let bytes = save_bytes(&small(), &dir);
     // The independent CRC agrees with the file (a re-encoding without edits is identical).
-    assert_eq!(with_section(&bytes, 9, |_| {}), bytes);
+    assert_eq!(with_section(&bytes, 99, |_| {}), bytes);
+    // Sections (0-based here): 0 strings, 1 lists, 2 hashes, 3 entry ids, 4 entry lists,
+    // 5 entry labels, 6 label offsets, 7 label bytes, 8 lookup order, 9 disabled, 10-12 index.
+    // Positions: 0 = ("a", 1), 1 = ("a", 2), 2 = ("b", 1); each labelled "l"; 1 disabled.
+    let u32_at = |at: usize, v: u32| -> Edit {
+        Box::new(move |p: &mut Vec<u8>| p[at..at + 4].copy_from_slice(&v.to_le_bytes()))
+    };
     let cases: Vec<(&str, usize, Edit)> = vec![
-        // entries: list u32 | flags u32 | id u64 | label u32 | reason u32
-        (
-            "refers to list 9",
-            3,
-            Box::new(|p| p[0..4].copy_from_slice(&9u32.to_le_bytes())),
-        ),
-        // Entry 1 is ("a", 2); make it ("a", 1), a duplicate of entry 0.
-        ("entry 1 appears twice", 3, Box::new(|p| p[24 + 8] = 1)),
-        (
-            "string 77",
-            3,
-            Box::new(|p| p[16..20].copy_from_slice(&77u32.to_le_bytes())),
-        ),
-        ("disagree", 3, Box::new(|p| p[4] = 1)),
-        ("unknown flags", 3, Box::new(|p| p[4] = 4)),
+        ("refers to list 9", 4, u32_at(0, 9)),
+        // Position 1 is ("a", 2); make it ("a", 1), a duplicate of position 0.
+        ("entry 1 appears twice", 3, Box::new(|p| p[8] = 1)),
+        ("is string 77", 5, u32_at(0, 77)),
         ("not a multiple", 3, Box::new(|p| p.push(0))),
         ("hashes but", 2, Box::new(|p| p.truncate(64))),
+        ("not sorted", 8, Box::new(|p| p.swap(0, 4))),
+        ("names position 9", 8, u32_at(4, 9)),
+        ("string offsets", 6, Box::new(|p| p[24] = 100)),
+        ("not UTF-8", 7, Box::new(|p| p[0] = 0xff)),
+        ("past the 3 entries", 9, u32_at(0, 7)),
+        ("reason is string 77", 9, u32_at(4, 77)),
+        (
+            "disabled twice",
+            9,
+            Box::new(|p| {
+                let first = p[..8].to_vec();
+                p.extend_from_slice(&first)
+            }),
+        ),
+        (
+            "index sections",
+            10,
+            Box::new(|p| p.extend_from_slice(&[0; 4])),
+        ),
         // strings: count | len | bytes ... ; the first string is list "a"'s name.
         ("UTF-8", 0, Box::new(|p| p[8] = 0xff)),
-        (
-            "cannot fit",
-            0,
-            Box::new(|p| p[0..4].copy_from_slice(&u32::MAX.to_le_bytes())),
-        ),
-        (
-            "runs past",
-            0,
-            Box::new(|p| p[4..8].copy_from_slice(&1000u32.to_le_bytes())),
-        ),
+        ("cannot fit", 0, u32_at(0, u32::MAX)),
+        ("runs past", 0, u32_at(4, 1000)),
         ("after the last string", 0, Box::new(|p| p.push(b'x'))),
         (
             "list 0 has an empty name",
@@ -415,6 +431,7 @@ fn inconsistent_content_is_refused_as_malformed() {
         // lists: name | threshold | flags | entries u64 | disabled u64
         ("says", 1, Box::new(|p| p[12] = 5)),
         ("appears twice", 1, Box::new(|p| p[28] = 0)),
+        ("unknown flags", 1, Box::new(|p| p[8] = 4)),
     ];
     for (needle, section, edit) in cases {
         let e = open_bytes(&dir, &with_section(&bytes, section, edit)).unwrap_err();
@@ -428,6 +445,62 @@ fn inconsistent_content_is_refused_as_malformed() {
     trailing.push(0);
     let e = open_bytes(&dir, &trailing).unwrap_err();
     assert!(e.to_string().contains("after the last section"), "{e}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_corrupt_index_is_refused_as_malformed() {
+    let dir = scratch("index");
+    let m = Matcher::new();
+    m.add_list("big", ListSettings::default()).unwrap();
+    let n = IndexKind::LINEAR_BELOW as u64 + 100;
+    m.insert_many(
+        "big",
+        (0..n).map(|i| Entry {
+            hash: hash(i),
+            id: i,
+            label: None,
+        }),
+    )
+    .unwrap();
+    let bytes = save_bytes(&m, &dir);
+    assert_eq!(
+        open_bytes(&dir, &bytes).unwrap().index_kind(),
+        IndexKind::MultiIndex
+    );
+    let n = n as usize;
+    let cases: Vec<(&str, usize, Edit)> = vec![
+        // Index offsets: chunk 0's first bucket start must be 0, the last n.
+        (
+            "chunk 0: bucket offsets run from 5",
+            10,
+            Box::new(|p| p[0] = 5),
+        ),
+        // Chunk 3's bucket starts must not decrease (start 1 set past everything).
+        (
+            "chunk 3: bucket offsets decrease",
+            10,
+            Box::new(|p| {
+                let at = (3 * 65537 + 1) * 4;
+                p[at..at + 4].copy_from_slice(&(u32::MAX - 1).to_le_bytes());
+            }),
+        ),
+        // Index ids (3 bytes each below 2^24 entries): chunk 2's id 0 set to 0xffffff.
+        (
+            "chunk 2: id 16777215",
+            11,
+            Box::new(move |p| p[2 * n * 3..2 * n * 3 + 3].copy_from_slice(&[0xff; 3])),
+        ),
+        ("do not fit", 12, Box::new(|p| p.truncate(p.len() - 2))),
+    ];
+    for (needle, section, edit) in cases {
+        let e = open_bytes(&dir, &with_section(&bytes, section, edit)).unwrap_err();
+        assert!(
+            matches!(e, Error::SnapshotMalformed { .. }),
+            "{needle}: {e:?}"
+        );
+        assert!(e.to_string().contains(needle), "{needle}: {e}");
+    }
     std::fs::remove_dir_all(dir).unwrap();
 }
 

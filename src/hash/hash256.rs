@@ -30,6 +30,11 @@ pub struct Hash256 {
     words: [u64; 4],
 }
 
+// SAFETY: `Hash256` is `repr(C)` over `[u64; 4]`: no padding, and every bit pattern is a hash.
+unsafe impl bytemuck::Zeroable for Hash256 {}
+// SAFETY: as above; it is also `Copy` and `'static`.
+unsafe impl bytemuck::Pod for Hash256 {}
+
 impl Hash256 {
     /// Number of hex digits in the text form.
     pub const HEX_LEN: usize = 64;

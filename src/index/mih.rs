@@ -7,7 +7,10 @@ use rayon::prelude::*;
 use super::linear::{scan_knn, scan_radius, scan_radius_multi, Kernel};
 use super::slots::SlotTable;
 use super::{HammingIndex, Hit, IndexKind};
+use crate::column::{self, Column};
 use crate::Hash256;
+use memmap2::Mmap;
+use std::sync::Arc;
 
 /// Number of chunks a hash is cut into.
 const CHUNKS: usize = 16;
@@ -27,21 +30,58 @@ fn chunk_distances(a: &Hash256, b: &Hash256) -> [u32; CHUNKS] {
     std::array::from_fn(|c| (((a[c / 4] ^ b[c / 4]) >> (16 * (c % 4))) as u16).count_ones())
 }
 
-/// One chunk's table: the entry ids sorted by the chunk's value (compressed sparse rows).
 #[derive(Clone)]
+/// One chunk's table: the entry ids sorted by the chunk's value (compressed sparse rows).
 struct ChunkTable {
     /// `ids[offsets[v]..offsets[v + 1]]` are the entries whose chunk equals `v`.
-    offsets: Box<[u32]>,
-    ids: Box<[u32]>,
+    offsets: Column<u32>,
+    ids: ChunkIds,
     /// `next[i]` is the next chunk (`c + 1` mod 16) of entry `ids[i]`: the pigeonring filter
     /// reads it instead of the entry's hash.
-    next: Box<[u16]>,
+    next: Column<u16>,
+}
+
+/// A chunk table's entry ids: 3 bytes each while the tables cover fewer than 2^24 entries
+/// (16 bytes per entry less than 4-byte ids), 4 bytes beyond.
+#[derive(Clone)]
+enum ChunkIds {
+    U24(Column<u8>),
+    U32(Column<u32>),
+}
+
+impl ChunkIds {
+    #[inline]
+    fn get(&self, k: usize) -> usize {
+        match self {
+            ChunkIds::U24(bytes) => {
+                let b = &bytes[3 * k..3 * k + 3];
+                u32::from_le_bytes([b[0], b[1], b[2], 0]) as usize
+            }
+            ChunkIds::U32(ids) => ids[k] as usize,
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        match self {
+            ChunkIds::U24(bytes) => bytes.bytes(),
+            ChunkIds::U32(ids) => ids.bytes(),
+        }
+    }
+}
+
+/// How many bytes a chunk table spends per entry id for `len` entries.
+pub(crate) fn id_width(len: usize) -> usize {
+    if len < 1 << 24 {
+        3
+    } else {
+        4
+    }
 }
 
 impl ChunkTable {
     /// Counting sort of the entries by chunk `c`; ids ascending within a bucket.
     fn build(hashes: &[Hash256], c: usize) -> ChunkTable {
-        let mut offsets = vec![0u32; BUCKETS + 1].into_boxed_slice();
+        let mut offsets = vec![0u32; BUCKETS + 1];
         for hash in hashes {
             offsets[chunk(hash, c) as usize + 1] += 1;
         }
@@ -49,20 +89,178 @@ impl ChunkTable {
             offsets[v + 1] += offsets[v];
         }
         let mut cursor = offsets[..BUCKETS].to_vec();
-        let mut ids = vec![0u32; hashes.len()].into_boxed_slice();
-        let mut next = vec![0u16; hashes.len()].into_boxed_slice();
+        let width = id_width(hashes.len());
+        let mut ids = vec![0u8; hashes.len() * width];
+        let mut next = vec![0u16; hashes.len()];
         for (id, hash) in hashes.iter().enumerate() {
             let v = chunk(hash, c) as usize;
             let at = cursor[v] as usize;
-            ids[at] = id as u32;
+            ids[width * at..width * at + width]
+                .copy_from_slice(&(id as u32).to_le_bytes()[..width]);
             next[at] = chunk(hash, (c + 1) % CHUNKS);
             cursor[v] += 1;
         }
-        ChunkTable { offsets, ids, next }
+        let ids = if width == 3 {
+            ChunkIds::U24(ids.into())
+        } else {
+            ChunkIds::U32(bytemuck::pod_collect_to_vec::<u8, u32>(&ids).into())
+        };
+        ChunkTable {
+            offsets: offsets.into(),
+            ids,
+            next: next.into(),
+        }
     }
 
     fn bucket(&self, value: u16) -> std::ops::Range<usize> {
         self.offsets[value as usize] as usize..self.offsets[value as usize + 1] as usize
+    }
+}
+
+/// The static tables of multi-index hashing over a fixed array of hashes (ids `0..len`): what
+/// [`MultiIndex`] builds over its entries and what the matcher builds over (and maps from) a
+/// snapshot. See [`MultiIndex`] for the method.
+#[derive(Clone, Default)]
+pub(crate) struct MihTables {
+    /// Empty for no entries, else one table per chunk.
+    chunks: Vec<ChunkTable>,
+}
+
+impl MihTables {
+    /// Builds the 16 tables (in parallel, one chunk per task).
+    pub(crate) fn build(hashes: &[Hash256]) -> MihTables {
+        let chunks = if hashes.is_empty() {
+            Vec::new()
+        } else {
+            (0..CHUNKS)
+                .into_par_iter()
+                .map(|c| ChunkTable::build(hashes, c))
+                .collect()
+        };
+        MihTables { chunks }
+    }
+
+    /// Bytes held (owned or mapped).
+    pub(crate) fn bytes(&self) -> usize {
+        self.chunks
+            .iter()
+            .map(|t| t.offsets.bytes() + t.ids.bytes() + t.next.bytes())
+            .sum()
+    }
+
+    /// The tables as three little-endian arrays: every chunk's offsets (16 x 65 537 `u32`),
+    /// ids ([`id_width`] bytes each, 16 x len) and next-chunk values (16 x len `u16`).
+    pub(crate) fn write_le(&self, offsets: &mut Vec<u8>, ids: &mut Vec<u8>, next: &mut Vec<u8>) {
+        for t in &self.chunks {
+            column::to_le_bytes(&t.offsets, offsets);
+            match &t.ids {
+                ChunkIds::U24(bytes) => ids.extend_from_slice(bytes),
+                ChunkIds::U32(values) => column::to_le_bytes(values, ids),
+            }
+            column::to_le_bytes(&t.next, next);
+        }
+    }
+
+    /// Tables for `len` entries over the three arrays [`MihTables::write_le`] wrote, found in
+    /// `map` at the given byte offsets. Checks every offset and id, so that a query can never
+    /// index out of bounds; returns what is wrong otherwise.
+    pub(crate) fn from_mapped(
+        map: &Arc<Mmap>,
+        len: usize,
+        offsets_at: usize,
+        ids_at: usize,
+        next_at: usize,
+    ) -> Result<MihTables, String> {
+        if len == 0 {
+            return Ok(MihTables::default());
+        }
+        let width = id_width(len);
+        let chunks: Vec<ChunkTable> = (0..CHUNKS)
+            .into_par_iter()
+            .map(|c| {
+                let missing = || format!("chunk {c} lies outside the file");
+                let offsets: Column<u32> =
+                    Column::mapped(map, offsets_at + c * (BUCKETS + 1) * 4, BUCKETS + 1)
+                        .ok_or_else(missing)?;
+                let ids = if width == 3 {
+                    ChunkIds::U24(
+                        Column::mapped(map, ids_at + c * len * 3, len * 3).ok_or_else(missing)?,
+                    )
+                } else {
+                    ChunkIds::U32(
+                        Column::mapped(map, ids_at + c * len * 4, len).ok_or_else(missing)?,
+                    )
+                };
+                let next = Column::mapped(map, next_at + c * len * 2, len).ok_or_else(missing)?;
+                let table = ChunkTable { offsets, ids, next };
+                table.check(len).map_err(|e| format!("chunk {c}: {e}"))?;
+                Ok(table)
+            })
+            .collect::<Result<_, String>>()?;
+        Ok(MihTables { chunks })
+    }
+
+    /// Calls `hit(id, distance)` once for every id within `r` of `query` for which `live(id)`
+    /// holds, in no particular order. `hashes` are the hashes the tables were built over;
+    /// needs `r / 16` to be small (every chunk is probed within `r / 16` flips).
+    #[inline]
+    pub(crate) fn probe(
+        &self,
+        hashes: &[Hash256],
+        query: &Hash256,
+        r: u32,
+        filter: FilterKernel,
+        live: impl Fn(usize) -> bool,
+        mut hit: impl FnMut(usize, u32),
+    ) {
+        let (t, t2) = (r / 16, r / 8);
+        for (c, table) in self.chunks.iter().enumerate() {
+            let qc = chunk(query, c);
+            let qn = chunk(query, (c + 1) % CHUNKS);
+            for_each_mask(t, |mask, weight| {
+                let bucket = table.bucket(qc ^ mask);
+                let start = bucket.start;
+                filter.scan(&table.next[bucket], qn, t2 - weight, |k| {
+                    let id = table.ids.get(start + k);
+                    let hash = &hashes[id];
+                    let distance = query.distance(hash);
+                    if distance > r || !live(id) {
+                        return;
+                    }
+                    // Report at the first chunk meeting both conditions.
+                    let d = chunk_distances(query, hash);
+                    let first = (0..CHUNKS)
+                        .find(|&i| d[i] <= t && d[i] + d[(i + 1) % CHUNKS] <= t2)
+                        .expect("pigeonring: some chunk meets both bounds");
+                    if first == c {
+                        hit(id, distance);
+                    }
+                });
+            });
+        }
+    }
+}
+
+impl ChunkTable {
+    /// Offsets start at 0, never decrease and end at `len`; ids are below `len`.
+    fn check(&self, len: usize) -> Result<(), String> {
+        let offsets = &self.offsets;
+        if offsets[0] != 0 || offsets[BUCKETS] as usize != len {
+            return Err(format!(
+                "bucket offsets run from {} to {}, not 0 to {len}",
+                offsets[0], offsets[BUCKETS]
+            ));
+        }
+        if let Some(v) = offsets.windows(2).position(|w| w[0] > w[1]) {
+            return Err(format!("bucket offsets decrease at value {v}"));
+        }
+        if let Some(k) = (0..len).find(|&k| self.ids.get(k) >= len) {
+            return Err(format!(
+                "id {} at {k} is not below the {len} entries",
+                self.ids.get(k)
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -120,8 +318,8 @@ pub struct MultiIndex {
     positions: SlotTable,
     /// Entries `0..indexed` are in `tables`; the rest are the delta.
     indexed: usize,
-    /// Empty when `indexed == 0`, else one per chunk.
-    tables: Vec<ChunkTable>,
+    /// The tables over entries `0..indexed`.
+    tables: MihTables,
     max_probe_flips: u32,
     min_rebuild: usize,
     filter: FilterKernel,
@@ -136,7 +334,7 @@ impl Default for MultiIndex {
             dead_count: 0,
             positions: SlotTable::default(),
             indexed: 0,
-            tables: Vec::new(),
+            tables: MihTables::default(),
             max_probe_flips: 1,
             min_rebuild: 4096,
             filter: FilterKernel::detect(),
@@ -186,11 +384,7 @@ impl MultiIndex {
 
     /// Approximate heap memory in bytes.
     pub fn heap_bytes(&self) -> usize {
-        let tables: usize = self
-            .tables
-            .iter()
-            .map(|t| t.offsets.len() * 4 + t.ids.len() * 4 + t.next.len() * 2)
-            .sum();
+        let tables = self.tables.bytes();
         self.hashes.capacity() * 32
             + self.slots.capacity() * 4
             + self.dead.capacity() * 8
@@ -221,15 +415,7 @@ impl MultiIndex {
         self.dead = vec![0; self.hashes.len().div_ceil(64)];
         self.dead_count = 0;
         self.indexed = self.hashes.len();
-        self.tables = if self.hashes.is_empty() {
-            Vec::new()
-        } else {
-            let hashes = &self.hashes;
-            (0..CHUNKS)
-                .into_par_iter()
-                .map(|c| ChunkTable::build(hashes, c))
-                .collect()
-        };
+        self.tables = MihTables::build(&self.hashes);
     }
 
     #[inline]
@@ -249,38 +435,19 @@ impl MultiIndex {
     /// The hits among the indexed entries: every chunk probed within `r / 16` flips, the
     /// candidates filtered by their next chunk, the survivors verified.
     fn probe(&self, query: &Hash256, r: u32, hits: &mut Vec<Hit>) {
-        if self.tables.is_empty() {
-            return;
-        }
-        let (t, t2) = (r / 16, r / 8);
-        let filter = self.filter;
-        for (c, table) in self.tables.iter().enumerate() {
-            let qc = chunk(query, c);
-            let qn = chunk(query, (c + 1) % CHUNKS);
-            for_each_mask(t, |mask, weight| {
-                let bucket = table.bucket(qc ^ mask);
-                let ids = &table.ids[bucket.clone()];
-                filter.scan(&table.next[bucket], qn, t2 - weight, |k| {
-                    let id = ids[k] as usize;
-                    let hash = &self.hashes[id];
-                    let distance = query.distance(hash);
-                    if distance > r || self.is_dead(id) {
-                        return;
-                    }
-                    // Report at the first chunk meeting both conditions.
-                    let d = chunk_distances(query, hash);
-                    let first = (0..CHUNKS)
-                        .find(|&i| d[i] <= t && d[i] + d[(i + 1) % CHUNKS] <= t2)
-                        .expect("pigeonring: some chunk meets both bounds");
-                    if first == c {
-                        hits.push(Hit {
-                            distance,
-                            slot: self.slots[id],
-                        });
-                    }
-                });
-            });
-        }
+        self.tables.probe(
+            &self.hashes,
+            query,
+            r,
+            self.filter,
+            |id| !self.is_dead(id),
+            |id, distance| {
+                hits.push(Hit {
+                    distance,
+                    slot: self.slots[id],
+                })
+            },
+        );
     }
 }
 

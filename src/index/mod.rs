@@ -58,6 +58,9 @@ mod slots;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use linear::{scan_knn, scan_radius, scan_radius_multi, Kernel};
+pub(crate) use mih::{id_width, FilterKernel, MihTables};
+
 pub use bktree::BkTree;
 #[doc(hidden)]
 pub use brute::BruteForce;

@@ -18,8 +18,14 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use crate::error::{Error, Result};
 use crate::hash::pdq::{self, Dihedral, DihedralHashes, PdqHash};
 use crate::hash::Hash256;
-use crate::index::{self, HammingIndex, Hit, IndexKind};
+use crate::index::{Hit, IndexKind};
 use crate::list::Entry;
+
+mod segment;
+mod store;
+
+pub(crate) use segment::{Segment, SegmentIndex, Strings, NO_LABEL};
+use store::{Op, Store};
 
 /// A list's settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,24 +129,15 @@ struct ListState {
     disabled: usize,
 }
 
-struct Record {
-    list: u32,
-    id: u64,
-    label: Option<Arc<str>>,
-    hash: Hash256,
-    disabled: Option<Arc<str>>,
-}
-
 struct State {
     lists: Vec<ListState>,
     list_ids: HashMap<Arc<str>, u32>,
-    /// Slot -> entry; `None` for a free slot (reused by the next insert).
-    records: Vec<Option<Record>>,
-    free: Vec<u32>,
-    by_entry: HashMap<(u32, u64), u32>,
-    index: Box<dyn HammingIndex>,
+    store: Store,
     /// The index kind the caller asked for, or `None` to follow [`IndexKind::choose`].
     forced_kind: Option<IndexKind>,
+    /// Changes made while a compaction is in progress (`None` when there is none), to replay
+    /// onto the compacted store.
+    compaction_log: Option<Vec<Op>>,
 }
 
 impl Default for Matcher {
@@ -154,8 +151,8 @@ impl std::fmt::Debug for Matcher {
         let state = self.read();
         f.debug_struct("Matcher")
             .field("lists", &state.lists.len())
-            .field("entries", &state.by_entry.len())
-            .field("index", &state.index.kind())
+            .field("entries", &state.store.len())
+            .field("index", &state.index_kind())
             .finish()
     }
 }
@@ -172,16 +169,13 @@ impl Matcher {
     }
 
     fn build(forced_kind: Option<IndexKind>) -> Self {
-        let kind = forced_kind.unwrap_or(IndexKind::Linear);
         Matcher {
             state: RwLock::new(State {
                 lists: Vec::new(),
                 list_ids: HashMap::new(),
-                records: Vec::new(),
-                free: Vec::new(),
-                by_entry: HashMap::new(),
-                index: index::build(kind, std::iter::empty()),
+                store: Store::default(),
                 forced_kind,
+                compaction_log: None,
             }),
         }
     }
@@ -251,40 +245,28 @@ impl Matcher {
         entries: impl IntoIterator<Item = Entry>,
     ) -> Result<usize> {
         let entries: Vec<Entry> = entries.into_iter().collect();
-        let mut state = self.write();
-        let list_id = state.list_id(list)?;
-        let mut seen = std::collections::HashSet::with_capacity(entries.len());
-        for e in &entries {
-            if state.by_entry.contains_key(&(list_id, e.id)) || !seen.insert(e.id) {
-                return Err(matcher_error(format!(
-                    "entry {} is already in list {list:?}",
-                    e.id
-                )));
-            }
-        }
         let added = entries.len();
-        for e in entries {
-            let slot = match state.free.pop() {
-                Some(slot) => slot,
-                None => {
-                    let slot = u32::try_from(state.records.len())
-                        .map_err(|_| matcher_error("more than 4 294 967 295 entries"))?;
-                    state.records.push(None);
-                    slot
+        {
+            let mut state = self.write();
+            let list_id = state.list_id(list)?;
+            let mut seen = std::collections::HashSet::with_capacity(entries.len());
+            for e in &entries {
+                if state.store.find(list_id, e.id).is_some() || !seen.insert(e.id) {
+                    return Err(matcher_error(format!(
+                        "entry {} is already in list {list:?}",
+                        e.id
+                    )));
                 }
-            };
-            state.index.insert(slot, e.hash);
-            state.records[slot as usize] = Some(Record {
-                list: list_id,
-                id: e.id,
-                label: e.label.map(Arc::from),
-                hash: e.hash,
-                disabled: None,
-            });
-            state.by_entry.insert((list_id, e.id), slot);
+            }
+            u32::try_from(state.store.len() + added)
+                .map_err(|_| matcher_error("more than 4 294 967 295 entries"))?;
+            state.lists[list_id as usize].entries += added;
+            if let Some(log) = &mut state.compaction_log {
+                log.push(Op::Insert(list_id, entries.clone()));
+            }
+            state.store.insert(list_id, entries);
         }
-        state.lists[list_id as usize].entries += added;
-        state.retune_index();
+        self.compact_if_needed();
         Ok(added)
     }
 
@@ -293,21 +275,21 @@ impl Matcher {
     /// # Errors
     /// [`Error::Matcher`] for an unknown list.
     pub fn remove(&self, list: &str, entry_id: u64) -> Result<bool> {
-        let mut state = self.write();
-        let list_id = state.list_id(list)?;
-        let Some(slot) = state.by_entry.remove(&(list_id, entry_id)) else {
-            return Ok(false);
-        };
-        state.index.remove(slot);
-        let record = state.records[slot as usize]
-            .take()
-            .expect("indexed slot has a record");
-        let list = &mut state.lists[list_id as usize];
-        list.entries -= 1;
-        if record.disabled.is_some() {
-            list.disabled -= 1;
+        {
+            let mut state = self.write();
+            let list_id = state.list_id(list)?;
+            let Some(slot) = state.store.find(list_id, entry_id) else {
+                return Ok(false);
+            };
+            let was_disabled = state.store.remove(slot).is_some();
+            let list = &mut state.lists[list_id as usize];
+            list.entries -= 1;
+            list.disabled -= usize::from(was_disabled);
+            if let Some(log) = &mut state.compaction_log {
+                log.push(Op::Remove(list_id, entry_id));
+            }
         }
-        state.free.push(slot);
+        self.compact_if_needed();
         Ok(true)
     }
 
@@ -330,24 +312,17 @@ impl Matcher {
     fn set_disabled(&self, list: &str, entry_id: u64, reason: Option<Arc<str>>) -> Result<()> {
         let mut state = self.write();
         let list_id = state.list_id(list)?;
-        let slot = *state
-            .by_entry
-            .get(&(list_id, entry_id))
+        let slot = state
+            .store
+            .find(list_id, entry_id)
             .ok_or_else(|| matcher_error(format!("no entry {entry_id} in list {list:?}")))?;
-        let record = state.records[slot as usize]
-            .as_mut()
-            .expect("indexed slot has a record");
-        let delta = match (record.disabled.is_some(), reason.is_some()) {
-            (false, true) => 1isize,
-            (true, false) => -1,
-            _ => 0,
-        };
-        record.disabled = reason;
+        let now = reason.is_some();
+        if let Some(log) = &mut state.compaction_log {
+            log.push(Op::SetDisabled(list_id, entry_id, reason.clone()));
+        }
+        let before = state.store.set_disabled(slot, reason).is_some();
         let list = &mut state.lists[list_id as usize];
-        list.disabled = list
-            .disabled
-            .checked_add_signed(delta)
-            .expect("disabled count");
+        list.disabled = list.disabled + usize::from(now) - usize::from(before);
         Ok(())
     }
 
@@ -359,12 +334,10 @@ impl Matcher {
         let state = self.read();
         let list_id = state.list_id(list)?;
         let slot = state
-            .by_entry
-            .get(&(list_id, entry_id))
+            .store
+            .find(list_id, entry_id)
             .ok_or_else(|| matcher_error(format!("no entry {entry_id} in list {list:?}")))?;
-        Ok(state.records[*slot as usize]
-            .as_ref()
-            .and_then(|r| r.disabled.clone()))
+        Ok(state.store.disabled(slot).cloned())
     }
 
     /// Every enabled entry of an enabled list within that list's threshold of the upload's
@@ -376,7 +349,7 @@ impl Matcher {
         check_quality(upload.quality, options)?;
         let state = self.read();
         let r = state.max_threshold();
-        let hits = state.index.radius(&upload.hash, r);
+        let hits = state.store.radius(&upload.hash, r);
         Ok(state.matches(hits.into_iter().map(|h| (Dihedral::Original, h)), true))
     }
 
@@ -384,7 +357,7 @@ impl Matcher {
     /// thresholds (no quality check: the caller has a bare hash), sorted as [`Matcher::query`].
     pub fn query_radius(&self, hash: &Hash256, radius: u32) -> Vec<Match> {
         let state = self.read();
-        let hits = state.index.radius(hash, radius);
+        let hits = state.store.radius(hash, radius);
         state.matches(hits.into_iter().map(|h| (Dihedral::Original, h)), false)
     }
 
@@ -399,7 +372,7 @@ impl Matcher {
         // until k usable ones are found or the index is exhausted.
         let mut want = k;
         loop {
-            let hits = state.index.knn(hash, want);
+            let hits = state.store.knn(hash, want);
             let exhausted = hits.len() < want;
             let cutoff = hits.last().map(|h| h.distance);
             let mut found = state.matches(hits.into_iter().map(|h| (Dihedral::Original, h)), false);
@@ -429,7 +402,7 @@ impl Matcher {
         check_quality(upload.quality, options)?;
         let state = self.read();
         let r = state.max_threshold();
-        let hits = state.index.radius_multi(&upload.hashes, r);
+        let hits = state.store.radius_multi(&upload.hashes, r);
         let mut best: HashMap<u32, (Dihedral, Hit)> = HashMap::new();
         for (q, hit) in hits {
             let orientation = Dihedral::ALL[q];
@@ -459,11 +432,12 @@ impl Matcher {
         }
         let state = self.read();
         let r = state.max_threshold();
-        let queries: Vec<Hash256> = uploads.iter().map(|u| u.hash).collect();
-        let all_hits = state.index.radius_many(&queries, r);
-        Ok(all_hits
-            .into_par_iter()
-            .map(|hits| state.matches(hits.into_iter().map(|h| (Dihedral::Original, h)), true))
+        Ok(uploads
+            .par_iter()
+            .map(|u| {
+                let hits = state.store.radius(&u.hash, r);
+                state.matches(hits.into_iter().map(|h| (Dihedral::Original, h)), true)
+            })
             .collect())
     }
 
@@ -482,60 +456,108 @@ impl Matcher {
             .collect()
     }
 
-    /// The kind of index currently in use.
+    /// The kind of index over the bulk of the entries (entries inserted since the last
+    /// compaction are scanned linearly until the next; see [`Matcher::compact`]).
     pub fn index_kind(&self) -> IndexKind {
-        self.read().index.kind()
+        self.read().index_kind()
+    }
+
+    /// Approximate memory held by the entries and their index, in bytes (owned or mapped from
+    /// a snapshot; list names and per-list counts excluded).
+    pub fn memory_bytes(&self) -> usize {
+        self.read().store.bytes()
+    }
+
+    /// Folds every insert and removal since the last compaction into the index now.
+    ///
+    /// The matcher does this by itself when the entries added or removed since the last
+    /// compaction pass a share of the whole (1/64 added or 1/8 removed, at least 4 096), so
+    /// calling it is never needed for correctness; a service may call it after a bulk load so
+    /// that queries stop scanning the new entries. The new index is built without holding the
+    /// matcher's lock: queries and updates go on meanwhile (updates are replayed onto the new
+    /// index before it replaces the old one). If a compaction is already running, returns at
+    /// once.
+    pub fn compact(&self) {
+        let (store, kind) = {
+            let mut state = self.write();
+            if state.compaction_log.is_some() {
+                return;
+            }
+            state.compaction_log = Some(Vec::new());
+            (state.store.clone(), state.target_kind())
+        };
+        // Clears the log if building panics, so later compactions are not refused forever.
+        struct Abandon<'a>(&'a Matcher, bool);
+        impl Drop for Abandon<'_> {
+            fn drop(&mut self) {
+                if !self.1 {
+                    self.0.write().compaction_log = None;
+                }
+            }
+        }
+        let mut guard = Abandon(self, false);
+        let mut compacted = store.compacted(kind);
+        drop(store);
+        let mut state = self.write();
+        for op in state.compaction_log.take().unwrap_or_default() {
+            compacted.apply(op);
+        }
+        state.store = compacted;
+        guard.1 = true;
+    }
+
+    fn compact_if_needed(&self) {
+        let needed = {
+            let state = self.read();
+            state.compaction_log.is_none() && state.store.needs_compaction()
+        };
+        if needed {
+            self.compact();
+        }
     }
 }
 
-/// A matcher's lists and live entries, as a snapshot stores them ([`crate::snapshot`]).
-pub(crate) struct Contents {
-    /// Lists in the order they were added; an entry's `list` indexes this.
+/// A matcher's whole content in the form a snapshot stores it ([`crate::snapshot`]): the
+/// lists, one compact segment, and the disabled positions of that segment.
+pub(crate) struct Parts {
+    /// Lists in the order they were added; an entry's list number indexes this.
     pub(crate) lists: Vec<(Arc<str>, ListSettings)>,
-    /// Live entries in slot order (free slots left by removals are skipped).
-    pub(crate) entries: Vec<StoredEntry>,
-}
-
-/// One entry of [`Contents`].
-pub(crate) struct StoredEntry {
-    pub(crate) list: u32,
-    pub(crate) id: u64,
-    pub(crate) hash: Hash256,
-    pub(crate) label: Option<Arc<str>>,
-    pub(crate) disabled: Option<Arc<str>>,
+    pub(crate) segment: Arc<Segment>,
+    pub(crate) disabled: HashMap<u32, Arc<str>>,
 }
 
 impl Matcher {
-    /// A consistent copy of the lists and entries (taken under one read lock).
-    pub(crate) fn contents(&self) -> Contents {
-        let state = self.read();
-        Contents {
-            lists: state
+    /// A consistent copy of the whole content, taken under one lock; the entries changed since
+    /// the last compaction are compacted into a new segment (without holding the lock).
+    pub(crate) fn parts(&self) -> Parts {
+        let (lists, store, kind) = {
+            let state = self.read();
+            let lists = state
                 .lists
                 .iter()
                 .map(|l| (l.name.clone(), l.settings))
-                .collect(),
-            entries: state
-                .records
-                .iter()
-                .flatten()
-                .map(|r| StoredEntry {
-                    list: r.list,
-                    id: r.id,
-                    hash: r.hash,
-                    label: r.label.clone(),
-                    disabled: r.disabled.clone(),
-                })
-                .collect(),
+                .collect();
+            (lists, state.store.clone(), state.target_kind())
+        };
+        let store = if store.is_compact() {
+            store
+        } else {
+            store.compacted(kind)
+        };
+        Parts {
+            lists,
+            disabled: store.disabled_entries().clone(),
+            segment: store.segment,
         }
     }
 
-    /// A matcher holding `contents`, its index kind chosen by [`IndexKind::choose`]. Checks
-    /// everything the public methods would refuse and returns what is wrong, building nothing.
-    pub(crate) fn from_contents(contents: Contents) -> std::result::Result<Matcher, String> {
-        let mut lists = Vec::with_capacity(contents.lists.len());
-        let mut list_ids = HashMap::with_capacity(contents.lists.len());
-        for (name, settings) in contents.lists {
+    /// A matcher holding `parts`. Checks what the public methods would refuse (list names
+    /// empty or repeated, entries of unknown lists, an entry id twice in a list, disabled
+    /// positions past the end) and returns what is wrong, building nothing.
+    pub(crate) fn from_parts(parts: Parts) -> std::result::Result<Matcher, String> {
+        let mut lists = Vec::with_capacity(parts.lists.len());
+        let mut list_ids = HashMap::with_capacity(parts.lists.len());
+        for (name, settings) in parts.lists {
             if name.is_empty() {
                 return Err(format!("list {} has an empty name", lists.len()));
             }
@@ -550,57 +572,99 @@ impl Matcher {
                 disabled: 0,
             });
         }
-        let mut records = Vec::with_capacity(contents.entries.len());
-        let mut by_entry = HashMap::with_capacity(contents.entries.len());
-        for e in contents.entries {
-            let slot = u32::try_from(records.len()).map_err(|_| "more than 2^32 entries")?;
-            let Some(list) = lists.get_mut(e.list as usize) else {
-                return Err(format!(
-                    "entry {} refers to list {}, but there are {} lists",
-                    e.id,
-                    e.list,
-                    list_ids.len()
-                ));
-            };
-            if by_entry.insert((e.list, e.id), slot).is_some() {
-                return Err(format!(
-                    "entry {} appears twice in list {:?}",
-                    e.id, list.name
-                ));
-            }
-            list.entries += 1;
-            list.disabled += usize::from(e.disabled.is_some());
-            records.push(Some(Record {
-                list: e.list,
-                id: e.id,
-                label: e.label,
-                hash: e.hash,
-                disabled: e.disabled,
-            }));
+        let segment = parts.segment;
+        let n = segment.len();
+        if segment.ids.len() != n
+            || segment.lists.len() != n
+            || segment.labels.len() != n
+            || segment.order.len() != n
+        {
+            return Err("the entry columns differ in length".into());
         }
-        let mut state = State {
-            lists,
-            list_ids,
-            records,
-            free: Vec::new(),
-            by_entry,
-            index: index::build(IndexKind::Linear, std::iter::empty()),
-            forced_kind: None,
+        // Count entries per list (and check every list number) in parallel chunks.
+        use rayon::prelude::*;
+        let counts = segment
+            .lists
+            .par_chunks(1 << 16)
+            .try_fold(
+                || vec![0usize; lists.len()],
+                |mut counts, chunk| {
+                    for &l in chunk {
+                        *counts.get_mut(l as usize).ok_or_else(|| {
+                            format!(
+                                "an entry refers to list {l}, but there are {} lists",
+                                list_ids.len()
+                            )
+                        })? += 1;
+                    }
+                    Ok::<_, String>(counts)
+                },
+            )
+            .try_reduce(
+                || vec![0usize; lists.len()],
+                |mut a, b| {
+                    a.iter_mut().zip(b).for_each(|(a, b)| *a += b);
+                    Ok(a)
+                },
+            )?;
+        for (list, count) in lists.iter_mut().zip(counts) {
+            list.entries = count;
+        }
+        // The lookup order must be the positions sorted strictly by (list, id): then it is a
+        // permutation and no entry id repeats within a list.
+        let key = |p: u32| -> std::result::Result<(u32, u64), String> {
+            let p = p as usize;
+            if p >= n {
+                return Err(format!("the lookup order names position {p} of {n}"));
+            }
+            Ok((segment.lists[p], segment.ids[p]))
         };
-        let kind = IndexKind::choose(
-            state.by_entry.len(),
-            state.max_threshold().max(pdq::MATCH_THRESHOLD),
-        );
-        state.index = index::build(
-            kind,
-            state
-                .records
-                .iter()
-                .enumerate()
-                .filter_map(|(slot, r)| r.as_ref().map(|r| (slot as u32, r.hash))),
-        );
+        (0..n.saturating_sub(1))
+            .into_par_iter()
+            .with_min_len(1 << 14)
+            .try_for_each(|i| {
+                let (a, b) = (key(segment.order[i])?, key(segment.order[i + 1])?);
+                match a.cmp(&b) {
+                    std::cmp::Ordering::Less => Ok(()),
+                    std::cmp::Ordering::Equal => Err(format!(
+                        "entry {} appears twice in list {:?}",
+                        a.1, lists[a.0 as usize].name
+                    )),
+                    std::cmp::Ordering::Greater => {
+                        Err(format!("the lookup order is not sorted at {i}"))
+                    }
+                }
+            })?;
+        if n == 1 {
+            key(segment.order[0])?;
+        }
+        let strings = segment.label_text.len();
+        if let Some(p) = segment
+            .labels
+            .par_iter()
+            .position_any(|&l| l != NO_LABEL && l as usize >= strings)
+        {
+            return Err(format!(
+                "the label of position {p} is string {}, but there are {strings}",
+                segment.labels[p]
+            ));
+        }
+        for &p in parts.disabled.keys() {
+            let list = segment
+                .lists
+                .get(p as usize)
+                .ok_or_else(|| format!("disabled position {p} is past the {n} entries"))?;
+            lists[*list as usize].disabled += 1;
+        }
+        let segment = Arc::try_unwrap(segment).map_err(|_| "segment is shared")?;
         Ok(Matcher {
-            state: RwLock::new(state),
+            state: RwLock::new(State {
+                lists,
+                list_ids,
+                store: Store::from_segment(segment, parts.disabled),
+                forced_kind: None,
+                compaction_log: None,
+            }),
         })
     }
 }
@@ -623,6 +687,23 @@ impl State {
             .unwrap_or(0)
     }
 
+    /// The index kind a compaction builds: the forced one, or [`IndexKind::choose`]'s.
+    fn target_kind(&self) -> IndexKind {
+        self.forced_kind.unwrap_or_else(|| {
+            IndexKind::choose(
+                self.store.len(),
+                self.max_threshold().max(pdq::MATCH_THRESHOLD),
+            )
+        })
+    }
+
+    fn index_kind(&self) -> IndexKind {
+        match self.forced_kind {
+            Some(kind) => kind,
+            None => self.store.segment.kind(),
+        }
+    }
+
     /// Index hits to matches: enabled entries of enabled lists (within each list's threshold
     /// when `per_list_threshold`), sorted by distance, list name, entry id, orientation.
     fn matches(
@@ -630,18 +711,18 @@ impl State {
         hits: impl Iterator<Item = (Dihedral, Hit)>,
         per_list_threshold: bool,
     ) -> Vec<Match> {
+        let store = &self.store;
         let mut out: Vec<Match> = hits
             .filter_map(|(orientation, hit)| {
-                let record = self.records[hit.slot as usize].as_ref()?;
-                let list = &self.lists[record.list as usize];
+                let list = &self.lists[store.list(hit.slot) as usize];
                 let usable = list.settings.enabled
-                    && record.disabled.is_none()
+                    && store.disabled(hit.slot).is_none()
                     && (!per_list_threshold || hit.distance <= list.settings.threshold);
                 usable.then(|| Match {
                     list: list.name.clone(),
-                    entry_id: record.id,
-                    label: record.label.clone(),
-                    hash: record.hash,
+                    entry_id: store.id(hit.slot),
+                    label: store.label(hit.slot),
+                    hash: store.hash(hit.slot),
                     distance: hit.distance,
                     orientation,
                 })
@@ -656,26 +737,6 @@ impl State {
             ))
         });
         out
-    }
-
-    /// Moves to the index kind [`IndexKind::choose`] picks for the current size, unless the
-    /// caller forced one. Runs after inserts; a rebuild happens only when the kind changes.
-    fn retune_index(&mut self) {
-        if self.forced_kind.is_some() {
-            return;
-        }
-        let want = IndexKind::choose(
-            self.by_entry.len(),
-            self.max_threshold().max(pdq::MATCH_THRESHOLD),
-        );
-        if want != self.index.kind() {
-            let entries = self
-                .records
-                .iter()
-                .enumerate()
-                .filter_map(|(slot, r)| r.as_ref().map(|r| (slot as u32, r.hash)));
-            self.index = index::build(want, entries);
-        }
     }
 }
 

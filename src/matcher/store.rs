@@ -1,0 +1,321 @@
+//! [`Store`]: a segment plus the changes made since it was built.
+//!
+//! Entries live at *slots*: `0..segment.len()` are the segment's positions, the rest are
+//! entries inserted since (the delta, scanned linearly by every query). A removal marks its
+//! slot dead; a disable records the reason by slot. When the delta or the dead slots grow
+//! past a share of the segment, the matcher builds a compacted store ([`Store::compacted`])
+//! without holding its lock, then replays the changes made meanwhile ([`Op`]) and swaps it in.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::segment::{NewEntry, Segment};
+use crate::hash::Hash256;
+use crate::index::{scan_knn, scan_radius, scan_radius_multi, Hit, IndexKind, Kernel};
+use crate::list::Entry;
+
+/// Below this many delta entries or dead slots no compaction is started.
+const COMPACT_MIN: usize = 4096;
+
+/// Entries inserted since the segment was built.
+#[derive(Clone, Default)]
+struct Delta {
+    hashes: Vec<Hash256>,
+    ids: Vec<u64>,
+    lists: Vec<u32>,
+    labels: Vec<Option<Arc<str>>>,
+    /// `(list, entry id)` -> delta position, for live delta entries only.
+    by_entry: HashMap<(u32, u64), u32>,
+}
+
+/// A change, by `(list, entry id)`, replayed onto a store compacted while it happened.
+pub(crate) enum Op {
+    Insert(u32, Vec<Entry>),
+    Remove(u32, u64),
+    SetDisabled(u32, u64, Option<Arc<str>>),
+}
+
+/// See the module docs.
+#[derive(Clone, Default)]
+pub(crate) struct Store {
+    pub(crate) segment: Arc<Segment>,
+    delta: Delta,
+    /// One bit per slot: removed.
+    dead: Vec<u64>,
+    dead_count: usize,
+    disabled: HashMap<u32, Arc<str>>,
+}
+
+impl Store {
+    /// A store of `segment` with the given disabled positions and nothing else.
+    pub(crate) fn from_segment(segment: Segment, disabled: HashMap<u32, Arc<str>>) -> Store {
+        let slots = segment.len();
+        Store {
+            segment: Arc::new(segment),
+            delta: Delta::default(),
+            dead: vec![0; slots.div_ceil(64)],
+            dead_count: 0,
+            disabled,
+        }
+    }
+
+    fn slots(&self) -> usize {
+        self.segment.len() + self.delta.hashes.len()
+    }
+
+    /// Number of live entries.
+    pub(crate) fn len(&self) -> usize {
+        self.slots() - self.dead_count
+    }
+
+    /// Whether nothing changed since the segment was built except disables.
+    pub(crate) fn is_compact(&self) -> bool {
+        self.delta.hashes.is_empty() && self.dead_count == 0
+    }
+
+    #[inline]
+    fn is_live(&self, slot: usize) -> bool {
+        self.dead[slot / 64] >> (slot % 64) & 1 == 0
+    }
+
+    /// The slot of entry `id` of list `list`, if live.
+    pub(crate) fn find(&self, list: u32, id: u64) -> Option<u32> {
+        if let Some(&d) = self.delta.by_entry.get(&(list, id)) {
+            return Some(self.segment.len() as u32 + d);
+        }
+        let pos = self.segment.find(list, id)?;
+        self.is_live(pos as usize).then_some(pos)
+    }
+
+    /// Appends entries to `list`; the caller has checked that their ids are new to it.
+    pub(crate) fn insert(&mut self, list: u32, entries: Vec<Entry>) {
+        let base = self.segment.len();
+        for e in entries {
+            let d = self.delta.hashes.len() as u32;
+            self.delta.hashes.push(e.hash);
+            self.delta.ids.push(e.id);
+            self.delta.lists.push(list);
+            self.delta.labels.push(e.label.map(Arc::from));
+            self.delta.by_entry.insert((list, e.id), d);
+            if self.dead.len() * 64 < base + self.delta.hashes.len() {
+                self.dead.push(0);
+            }
+        }
+    }
+
+    /// Removes the live entry at `slot`; returns its disable reason, if it had one.
+    pub(crate) fn remove(&mut self, slot: u32) -> Option<Arc<str>> {
+        let s = slot as usize;
+        debug_assert!(self.is_live(s));
+        self.dead[s / 64] |= 1 << (s % 64);
+        self.dead_count += 1;
+        if let Some(d) = s.checked_sub(self.segment.len()) {
+            self.delta
+                .by_entry
+                .remove(&(self.delta.lists[d], self.delta.ids[d]));
+        }
+        self.disabled.remove(&slot)
+    }
+
+    /// Sets or clears the disable reason of the live entry at `slot`; returns the previous one.
+    pub(crate) fn set_disabled(&mut self, slot: u32, reason: Option<Arc<str>>) -> Option<Arc<str>> {
+        match reason {
+            Some(reason) => self.disabled.insert(slot, reason),
+            None => self.disabled.remove(&slot),
+        }
+    }
+
+    /// Why the entry at `slot` is disabled, `None` if it is not.
+    pub(crate) fn disabled(&self, slot: u32) -> Option<&Arc<str>> {
+        self.disabled.get(&slot)
+    }
+
+    /// Replays a change made while this store was being compacted.
+    pub(crate) fn apply(&mut self, op: Op) {
+        match op {
+            Op::Insert(list, entries) => self.insert(list, entries),
+            Op::Remove(list, id) => {
+                if let Some(slot) = self.find(list, id) {
+                    self.remove(slot);
+                }
+            }
+            Op::SetDisabled(list, id, reason) => {
+                if let Some(slot) = self.find(list, id) {
+                    self.set_disabled(slot, reason);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn hash(&self, slot: u32) -> Hash256 {
+        match (slot as usize).checked_sub(self.segment.len()) {
+            Some(d) => self.delta.hashes[d],
+            None => self.segment.hashes[slot as usize],
+        }
+    }
+
+    pub(crate) fn id(&self, slot: u32) -> u64 {
+        match (slot as usize).checked_sub(self.segment.len()) {
+            Some(d) => self.delta.ids[d],
+            None => self.segment.ids[slot as usize],
+        }
+    }
+
+    pub(crate) fn list(&self, slot: u32) -> u32 {
+        match (slot as usize).checked_sub(self.segment.len()) {
+            Some(d) => self.delta.lists[d],
+            None => self.segment.lists[slot as usize],
+        }
+    }
+
+    pub(crate) fn label(&self, slot: u32) -> Option<Arc<str>> {
+        match (slot as usize).checked_sub(self.segment.len()) {
+            Some(d) => self.delta.labels[d].clone(),
+            None => self.segment.label(slot).map(Arc::from),
+        }
+    }
+
+    /// Live slots in increasing order.
+    pub(crate) fn live_slots(&self) -> impl Iterator<Item = u32> + '_ {
+        (0..self.slots() as u32).filter(|&s| self.is_live(s as usize))
+    }
+
+    /// Every live slot within `r` of `query`, ordered by `(distance, slot)`.
+    pub(crate) fn radius(&self, query: &Hash256, r: u32) -> Vec<Hit> {
+        let mut hits = Vec::new();
+        self.segment.radius(
+            query,
+            r,
+            |p| self.is_live(p),
+            |slot, distance| hits.push(Hit { distance, slot }),
+        );
+        let base = self.segment.len();
+        scan_radius(
+            Kernel::detect(),
+            &self.delta.hashes,
+            query,
+            r,
+            |d, distance| {
+                if self.is_live(base + d) {
+                    hits.push(Hit {
+                        distance,
+                        slot: (base + d) as u32,
+                    });
+                }
+            },
+        );
+        hits.sort_unstable();
+        hits
+    }
+
+    /// [`Store::radius`] for several queries at once: `(query number, hit)` pairs.
+    pub(crate) fn radius_multi(&self, queries: &[Hash256], r: u32) -> Vec<(usize, Hit)> {
+        let mut hits = Vec::new();
+        self.segment.radius_multi(
+            queries,
+            r,
+            |p| self.is_live(p),
+            |q, slot, distance| hits.push((q, Hit { distance, slot })),
+        );
+        let base = self.segment.len();
+        scan_radius_multi(
+            Kernel::detect(),
+            &self.delta.hashes,
+            queries,
+            r,
+            |q, d, distance| {
+                if self.is_live(base + d) {
+                    let slot = (base + d) as u32;
+                    hits.push((q, Hit { distance, slot }));
+                }
+            },
+        );
+        hits
+    }
+
+    /// The `k` live slots nearest to `query`, ordered by `(distance, slot)`.
+    pub(crate) fn knn(&self, query: &Hash256, k: usize) -> Vec<Hit> {
+        let base = self.segment.len();
+        let mut hits = self.segment.knn(query, k, |p| self.is_live(p));
+        hits.extend(scan_knn(
+            Kernel::detect(),
+            &self.delta.hashes,
+            query,
+            k,
+            |d| self.is_live(base + d).then_some((base + d) as u32),
+        ));
+        hits.sort_unstable();
+        hits.truncate(k);
+        hits
+    }
+
+    /// Whether the delta or the dead slots have grown enough to compact.
+    pub(crate) fn needs_compaction(&self) -> bool {
+        let delta = self.delta.hashes.len();
+        delta > COMPACT_MIN.max(self.segment.len() / 64)
+            || self.dead_count > COMPACT_MIN.max(self.slots() / 8)
+    }
+
+    /// The live entries, renumbered `0..len` in slot order, in a new segment with an index of
+    /// `kind`; disable reasons follow their entries.
+    pub(crate) fn compacted(&self, kind: IndexKind) -> Store {
+        let mut disabled = HashMap::with_capacity(self.disabled.len());
+        let segment = &self.segment;
+        let base = segment.len();
+        let mut new_slot = 0u32;
+        let entries = self.live_slots().map(|slot| {
+            if let Some(reason) = self.disabled.get(&slot) {
+                disabled.insert(new_slot, reason.clone());
+            }
+            new_slot += 1;
+            let s = slot as usize;
+            match s.checked_sub(base) {
+                None => NewEntry {
+                    hash: segment.hashes[s],
+                    id: segment.ids[s],
+                    list: segment.lists[s],
+                    label: segment.label(slot),
+                },
+                Some(d) => NewEntry {
+                    hash: self.delta.hashes[d],
+                    id: self.delta.ids[d],
+                    list: self.delta.lists[d],
+                    label: self.delta.labels[d].as_deref(),
+                },
+            }
+        });
+        let segment = Segment::build(ExactLen(entries, self.len()), kind);
+        Store::from_segment(segment, disabled)
+    }
+
+    /// Bytes held: the segment, the delta, the dead bits, the disable reasons.
+    pub(crate) fn bytes(&self) -> usize {
+        let d = &self.delta;
+        let delta = d.hashes.capacity() * 32
+            + d.ids.capacity() * 8
+            + d.lists.capacity() * 4
+            + d.labels.capacity() * 16
+            + d.by_entry.capacity() * 24;
+        self.segment.bytes() + delta + self.dead.capacity() * 8 + self.disabled.capacity() * 24
+    }
+
+    /// The disabled slots and their reasons.
+    pub(crate) fn disabled_entries(&self) -> &HashMap<u32, Arc<str>> {
+        &self.disabled
+    }
+}
+
+/// An iterator whose length is known in advance (a filtered iterator is not `ExactSizeIterator`).
+struct ExactLen<I>(I, usize);
+
+impl<I: Iterator> Iterator for ExactLen<I> {
+    type Item = I::Item;
+    fn next(&mut self) -> Option<I::Item> {
+        self.0.next()
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.1, Some(self.1))
+    }
+}
+
+impl<I: Iterator> ExactSizeIterator for ExactLen<I> {}
