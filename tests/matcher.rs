@@ -164,7 +164,7 @@ proptest! {
                     matcher.set_list(LISTS[list], settings).unwrap();
                     model.get_mut(LISTS[list]).unwrap().0 = settings;
                 }
-                Op::Compact => matcher.compact(),
+                Op::Compact => { matcher.compact(); }
             }
         }
 
@@ -374,14 +374,31 @@ fn live_updates_under_concurrent_queries() {
         )
         .unwrap();
 
+    // A compactor rebuilds the index again and again while the writers run: the changes made
+    // during each rebuild are replayed onto it before it replaces the old one. The writers
+    // start once the first rebuild (of the stable entries) is done.
     let stop = Arc::new(AtomicBool::new(false));
+    let compactions = Arc::new(AtomicU64::new(0));
+    let compactor = {
+        let (matcher, stop, compactions) = (matcher.clone(), stop.clone(), compactions.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::SeqCst) {
+                if matcher.compact() {
+                    compactions.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        })
+    };
+    while compactions.load(Ordering::SeqCst) == 0 {
+        std::thread::yield_now();
+    }
     let announced = Arc::new(AtomicU64::new(0)); // latest live id inserted and kept
     let writers: Vec<_> = (0..2u64)
         .map(|w| {
             let (matcher, announced) = (matcher.clone(), announced.clone());
             std::thread::spawn(move || {
                 let mut kept = Vec::new();
-                for i in 0..400u64 {
+                for i in 0..3000u64 {
                     let id = w * 1_000_000 + i;
                     matcher
                         .insert(
@@ -395,6 +412,9 @@ fn live_updates_under_concurrent_queries() {
                         .unwrap();
                     if i % 3 == 0 {
                         assert!(matcher.remove("live", id).unwrap());
+                    } else if i % 3 == 1 && i % 5 == 0 {
+                        // Disabled entries stay stored but must not match.
+                        matcher.disable("live", id, "wrong match").unwrap();
                     } else {
                         kept.push(id);
                         if w == 0 {
@@ -442,29 +462,27 @@ fn live_updates_under_concurrent_queries() {
             })
         })
         .collect();
-    // A compactor rebuilds the index again and again meanwhile: the changes made during each
-    // rebuild are replayed onto it before it replaces the old one.
-    let compactor = {
-        let (matcher, stop) = (matcher.clone(), stop.clone());
-        std::thread::spawn(move || {
-            let mut rounds = 0;
-            while !stop.load(Ordering::SeqCst) {
-                matcher.compact();
-                rounds += 1;
-            }
-            rounds
-        })
-    };
     let mut kept: Vec<u64> = writers
         .into_iter()
         .flat_map(|w| w.join().unwrap())
         .collect();
     stop.store(true, Ordering::SeqCst);
-    assert!(compactor.join().unwrap() > 0);
+    compactor.join().unwrap();
+    eprintln!(
+        "{} compactions during the run",
+        compactions.load(Ordering::SeqCst)
+    );
     for r in readers {
         assert!(r.join().unwrap() >= 50);
     }
     kept.sort_unstable();
+    // Removed and disabled entries are not found; every kept one is.
+    for id in (0..2u64).flat_map(|w| (0..3000).map(move |i| w * 1_000_000 + i)) {
+        if kept.binary_search(&id).is_err() {
+            let found = matcher.query_radius(&hash_of(2, id), 0);
+            assert!(found.is_empty(), "removed or disabled entry {id} found");
+        }
+    }
     let mut present: Vec<u64> = kept
         .iter()
         .filter(|&&id| !matcher.query_radius(&hash_of(2, id), 0).is_empty())
@@ -472,5 +490,7 @@ fn live_updates_under_concurrent_queries() {
         .collect();
     present.sort_unstable();
     assert_eq!(present, kept);
-    assert_eq!(matcher.stats()[1].entries, kept.len());
+    let disabled = (0..3000u64).filter(|i| i % 3 == 1 && i % 5 == 0).count() * 2;
+    assert_eq!(matcher.stats()[1].entries, kept.len() + disabled);
+    assert_eq!(matcher.stats()[1].disabled, disabled);
 }

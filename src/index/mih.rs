@@ -88,22 +88,31 @@ impl ChunkTable {
         for v in 0..BUCKETS {
             offsets[v + 1] += offsets[v];
         }
-        let mut cursor = offsets[..BUCKETS].to_vec();
-        let width = id_width(hashes.len());
-        let mut ids = vec![0u8; hashes.len() * width];
         let mut next = vec![0u16; hashes.len()];
-        for (id, hash) in hashes.iter().enumerate() {
-            let v = chunk(hash, c) as usize;
-            let at = cursor[v] as usize;
-            ids[width * at..width * at + width]
-                .copy_from_slice(&(id as u32).to_le_bytes()[..width]);
-            next[at] = chunk(hash, (c + 1) % CHUNKS);
-            cursor[v] += 1;
+        /// Places every id at its bucket's cursor, `W` little-endian bytes each.
+        fn place<const W: usize>(
+            hashes: &[Hash256],
+            c: usize,
+            offsets: &[u32],
+            next: &mut [u16],
+        ) -> Vec<u8> {
+            let mut cursor = offsets[..BUCKETS].to_vec();
+            let mut ids = vec![0u8; hashes.len() * W];
+            for (id, hash) in hashes.iter().enumerate() {
+                let v = chunk(hash, c) as usize;
+                let at = cursor[v] as usize;
+                let bytes: [u8; 4] = (id as u32).to_le_bytes();
+                ids[W * at..W * at + W].copy_from_slice(&bytes[..W]);
+                next[at] = chunk(hash, (c + 1) % CHUNKS);
+                cursor[v] += 1;
+            }
+            ids
         }
-        let ids = if width == 3 {
-            ChunkIds::U24(ids.into())
+        let ids = if id_width(hashes.len()) == 3 {
+            ChunkIds::U24(place::<3>(hashes, c, &offsets, &mut next).into())
         } else {
-            ChunkIds::U32(bytemuck::pod_collect_to_vec::<u8, u32>(&ids).into())
+            let bytes = place::<4>(hashes, c, &offsets, &mut next);
+            ChunkIds::U32(bytemuck::pod_collect_to_vec::<u8, u32>(&bytes).into())
         };
         ChunkTable {
             offsets: offsets.into(),

@@ -15,6 +15,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use rayon::prelude::*;
+
 use crate::error::{Error, Result};
 use crate::hash::pdq::{self, Dihedral, DihedralHashes, PdqHash};
 use crate::hash::Hash256;
@@ -249,14 +251,22 @@ impl Matcher {
         {
             let mut state = self.write();
             let list_id = state.list_id(list)?;
-            let mut seen = std::collections::HashSet::with_capacity(entries.len());
-            for e in &entries {
-                if state.store.find(list_id, e.id).is_some() || !seen.insert(e.id) {
-                    return Err(matcher_error(format!(
-                        "entry {} is already in list {list:?}",
-                        e.id
-                    )));
-                }
+            if let Some(e) = entries
+                .iter()
+                .find(|e| state.store.find(list_id, e.id).is_some())
+            {
+                return Err(matcher_error(format!(
+                    "entry {} is already in list {list:?}",
+                    e.id
+                )));
+            }
+            let mut ids: Vec<u64> = entries.iter().map(|e| e.id).collect();
+            ids.par_sort_unstable();
+            if let Some(pair) = ids.windows(2).find(|w| w[0] == w[1]) {
+                return Err(matcher_error(format!(
+                    "entry {} is twice in the entries added to list {list:?}",
+                    pair[0]
+                )));
             }
             u32::try_from(state.store.len() + added)
                 .map_err(|_| matcher_error("more than 4 294 967 295 entries"))?;
@@ -426,7 +436,6 @@ impl Matcher {
         uploads: &[PdqHash],
         options: &QueryOptions,
     ) -> Result<Vec<Vec<Match>>> {
-        use rayon::prelude::*;
         for u in uploads {
             check_quality(u.quality, options)?;
         }
@@ -475,16 +484,17 @@ impl Matcher {
     /// calling it is never needed for correctness; a service may call it after a bulk load so
     /// that queries stop scanning the new entries. The new index is built without holding the
     /// matcher's lock: queries and updates go on meanwhile (updates are replayed onto the new
-    /// index before it replaces the old one). If a compaction is already running, returns at
-    /// once.
-    pub fn compact(&self) {
+    /// index before it replaces the old one). Returns whether it built a new index: `false`
+    /// when there was nothing to fold in or another compaction was running.
+    pub fn compact(&self) -> bool {
         let (store, kind) = {
             let mut state = self.write();
-            if state.compaction_log.is_some() {
-                return;
+            let kind = state.target_kind();
+            if state.compaction_log.is_some() || state.store.is_compacted_to(kind) {
+                return false;
             }
             state.compaction_log = Some(Vec::new());
-            (state.store.clone(), state.target_kind())
+            (state.store.clone(), kind)
         };
         // Clears the log if building panics, so later compactions are not refused forever.
         struct Abandon<'a>(&'a Matcher, bool);
@@ -504,6 +514,7 @@ impl Matcher {
         }
         state.store = compacted;
         guard.1 = true;
+        true
     }
 
     fn compact_if_needed(&self) {
@@ -582,7 +593,7 @@ impl Matcher {
             return Err("the entry columns differ in length".into());
         }
         // Count entries per list (and check every list number) in parallel chunks.
-        use rayon::prelude::*;
+
         let counts = segment
             .lists
             .par_chunks(1 << 16)
