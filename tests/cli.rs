@@ -1,5 +1,5 @@
 //! The `hashmatch` command line, end to end: output formats, exit codes, a bad file among good
-//! ones, folders.
+//! ones, folders, `scan`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -319,14 +319,18 @@ fn the_readme_demo_finds_every_reupload() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     let list = root.join("demo-list.csv");
     let uploads = root.join("uploads");
+    // The README's first command.
     let (code, stdout, stderr) = run(&[
-        "match",
-        "--dihedral",
+        "scan",
         "--list",
         list.to_str().unwrap(),
         uploads.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{stderr}");
+    assert!(
+        summary(&stderr).contains("10 upload(s) scanned: 6 matched, 4 no match, 0 failed"),
+        "{stderr}"
+    );
     for (file, entry) in [
         ("landscape-2.jpg", 1001),
         ("landscape-5.jpg", 1002),
@@ -492,6 +496,213 @@ fn list_import_disable_enable_change_the_snapshot() {
     assert_eq!(code, 2);
     assert!(
         stderr.contains("no entry 999 in list \"hotline\""),
+        "{stderr}"
+    );
+}
+
+/// Uploads for `scan` in `dir/uploads`: a known photo at the top, its rotated copy two folders
+/// down, an unrelated image beside them; and `dir/hotline.csv`, a list naming the photo (entry
+/// 77). Returns (uploads folder, list).
+fn write_scan_fixtures(root: &Path) -> (PathBuf, PathBuf) {
+    let dir = root.join("uploads");
+    let landscape = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/uploads/landscape-2.jpg");
+    std::fs::create_dir_all(dir.join("sub/deeper")).unwrap();
+    std::fs::copy(&landscape, dir.join("known.jpg")).unwrap();
+    let photo = image::open(&landscape).unwrap();
+    photo
+        .rotate90()
+        .save(dir.join("sub/deeper/rotated.png"))
+        .unwrap();
+    textured(3).save(dir.join("sub/unrelated.png")).unwrap();
+    let known = Hasher::new(HasherConfig::default())
+        .hash_file(&landscape)
+        .unwrap();
+    let list = root.join("hotline.csv");
+    std::fs::write(
+        &list,
+        format!("hash,entry_id,label\n{},77,case 9\n", known.hash),
+    )
+    .unwrap();
+    (dir, list)
+}
+
+/// The summary line `scan` ends with on stderr.
+fn summary(stderr: &str) -> &str {
+    stderr
+        .lines()
+        .rfind(|l| l.contains("scanned"))
+        .unwrap_or_else(|| panic!("no summary: {stderr}"))
+}
+
+#[test]
+fn scan_walks_subfolders_finds_rotated_copies_and_sums_up() {
+    let dir = scratch("scan");
+    let (uploads, list) = write_scan_fixtures(&dir);
+    // A file named directly is scanned too, after the folder.
+    let single = dir.join("single.png");
+    textured(4).save(&single).unwrap();
+    let args = [
+        "scan",
+        "--list",
+        list.to_str().unwrap(),
+        uploads.to_str().unwrap(),
+        single.to_str().unwrap(),
+    ];
+    let (code, stdout, stderr) = run(&args);
+    assert_eq!(code, 0, "{stderr}");
+    let verdicts: Vec<&str> = stdout.lines().filter(|l| !l.starts_with(' ')).collect();
+    let names: Vec<&str> = verdicts
+        .iter()
+        .map(|l| l.rsplit('/').next().unwrap().split(':').next().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["known.jpg", "rotated.png", "unrelated.png", "single.png"],
+        "sorted walk into every subfolder, then the file named: {stdout}"
+    );
+    let uploads_text = uploads.display().to_string();
+    let expected = format!(
+        "{u}/known.jpg: 1 match\n  list hotline entry 77 distance 0 orientation orig label \"case 9\"\n",
+        u = uploads_text
+    );
+    assert!(stdout.starts_with(&expected), "{stdout}");
+    let rotated = stdout
+        .split(&format!("{uploads_text}/sub/deeper/rotated.png: "))
+        .nth(1)
+        .unwrap_or_else(|| panic!("rotated copy not scanned: {stdout}"));
+    assert!(
+        rotated.starts_with("1 match\n  list hotline entry 77 ")
+            && rotated
+                .lines()
+                .nth(1)
+                .unwrap()
+                .contains("orientation rot90"),
+        "the rotated copy is found by default: {stdout}"
+    );
+    assert!(stdout.contains("unrelated.png: no match"), "{stdout}");
+    assert!(stdout.ends_with("single.png: no match\n"), "{stdout}");
+    assert_eq!(
+        summary(&stderr),
+        "hashmatch: 4 upload(s) scanned: 2 matched, 2 no match, 0 failed (could not be read or \
+         decoded; not checked), 0 skipped (too small or below the quality floor; not checked)"
+    );
+
+    // --no-dihedral looks at each upload as it is: the rotated copy is missed.
+    let mut plain = args.to_vec();
+    plain.insert(1, "--no-dihedral");
+    let (code, stdout, stderr) = run(&plain);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("rotated.png: no match"), "{stdout}");
+    assert!(stdout.contains("known.jpg: 1 match"), "{stdout}");
+    assert!(
+        summary(&stderr).contains("4 upload(s) scanned: 1 matched, 3 no match, 0 failed"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn scan_reports_a_corrupt_upload_as_failed_never_clean() {
+    let dir = scratch("scan-corrupt");
+    let (uploads, list) = write_scan_fixtures(&dir);
+    let known = std::fs::read(uploads.join("known.jpg")).unwrap();
+    std::fs::write(uploads.join("sub/broken.jpg"), &known[..known.len() / 3]).unwrap();
+    let (code, stdout, stderr) = run(&[
+        "scan",
+        "--list",
+        list.to_str().unwrap(),
+        uploads.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "a failed upload fails the run: {stderr}");
+    assert!(!stdout.contains("broken.jpg"), "{stdout}");
+    assert!(
+        stderr.contains("broken.jpg: cannot decode JPEG"),
+        "the failure and its reason are reported: {stderr}"
+    );
+    assert_eq!(
+        stdout.lines().filter(|l| !l.starts_with(' ')).count(),
+        3,
+        "the good uploads are still scanned: {stdout}"
+    );
+    assert!(
+        summary(&stderr).contains("4 upload(s) scanned: 2 matched, 1 no match, 1 failed"),
+        "{stderr}"
+    );
+
+    // Too small or flat: skipped (status 3), not checked, and not counted as clean either.
+    std::fs::remove_file(uploads.join("sub/broken.jpg")).unwrap();
+    image::GrayImage::from_pixel(100, 100, image::Luma([128]))
+        .save(uploads.join("flat.png"))
+        .unwrap();
+    image::RgbImage::new(3, 40)
+        .save(uploads.join("sub/sliver.png"))
+        .unwrap();
+    let (code, _, stderr) = run(&[
+        "scan",
+        "--list",
+        list.to_str().unwrap(),
+        uploads.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("flat.png: skipped"), "{stderr}");
+    assert!(stderr.contains("sliver.png: skipped"), "{stderr}");
+    assert!(
+        summary(&stderr).contains(
+            "5 upload(s) scanned: 2 matched, 1 no match, 0 failed (could not be read or \
+             decoded; not checked), 2 skipped"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn scan_prints_what_match_dihedral_prints() {
+    let dir = scratch("scan-as-match");
+    let (uploads, list) = write_scan_fixtures(&dir);
+    let snapshot = dir.join("hotline.hmsnap");
+    let (code, _, stderr) = run(&[
+        "index",
+        "build",
+        "--list",
+        list.to_str().unwrap(),
+        "--out",
+        snapshot.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    for format in ["text", "json"] {
+        let common = [
+            "--index",
+            snapshot.to_str().unwrap(),
+            "--format",
+            format,
+            uploads.to_str().unwrap(),
+        ];
+        let (scan_code, scan_out, _) = run(&[&["scan"][..], &common].concat());
+        let (match_code, match_out, _) = run(&[&["match", "--dihedral"][..], &common].concat());
+        assert_eq!((scan_code, &scan_out), (match_code, &match_out));
+        assert_eq!(
+            scan_out
+                .lines()
+                .filter(|l| l.contains("rotated.png"))
+                .count(),
+            1
+        );
+    }
+    let (_, stdout, _) = run(&[
+        "scan",
+        "--index",
+        snapshot.to_str().unwrap(),
+        "--format",
+        "json",
+        uploads.join("sub").to_str().unwrap(),
+    ]);
+    let rotated: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(rotated["matches"][0]["list"], "hotline");
+    assert_eq!(rotated["matches"][0]["entry_id"], 77);
+    assert_eq!(rotated["matches"][0]["orientation"], "rotate90");
+    let (code, _, stderr) = run(&["scan", uploads.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("scan needs --index SNAPSHOT or at least one --list"),
         "{stderr}"
     );
 }
