@@ -1,10 +1,15 @@
 //! The `hashmatch` command line, end to end: output formats, exit codes, a bad file among good
-//! ones, folders, `scan`.
+//! ones, folders, and matching transformed copies of the real images of `../shared/corpus/dev`.
 
+mod common;
+
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use hashmatch::{Hash256, Hasher, HasherConfig};
+use hashmatch::pdq::Dihedral;
+use hashmatch::{Error, Hash256, Hasher, HasherConfig};
+use rayon::prelude::*;
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_hashmatch"))
@@ -705,4 +710,380 @@ fn scan_prints_what_match_dihedral_prints() {
         stderr.contains("scan needs --index SNAPSHOT or at least one --list"),
         "{stderr}"
     );
+}
+
+/// The transforms of `../shared/corpus/dev/README.md` this test applies (file `<id>__<name>.jpg`).
+const TRANSFORMS: [&str; 4] = ["jpeg_q70", "resize_50", "hflip", "rot90"];
+
+/// One transform as the corpus README defines it, JPEG-encoded.
+fn transform(original: &image::RgbImage, name: &str) -> Vec<u8> {
+    let (w, h) = original.dimensions();
+    let (pixels, quality) = match name {
+        "jpeg_q70" => (original.clone(), 70),
+        "resize_50" => (
+            image::imageops::resize(
+                original,
+                (w as f64 * 0.5).round() as u32,
+                (h as f64 * 0.5).round() as u32,
+                image::imageops::FilterType::Lanczos3,
+            ),
+            90,
+        ),
+        "hflip" => (image::imageops::flip_horizontal(original), 90),
+        // Clockwise, as the corpus README says (and `image`'s `rotate90` does).
+        "rot90" => (image::imageops::rotate90(original), 90),
+        other => panic!("unknown transform {other}"),
+    };
+    let mut bytes = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, quality)
+        .encode_image(&pixels)
+        .unwrap();
+    bytes
+}
+
+/// Issue 4's end-to-end evidence: transformed copies of real images are found by `scan` and
+/// `match` against a list built from the originals, each naming its own original's list and
+/// entry (and the orientation that matched for mirrored and rotated copies).
+#[test]
+fn transformed_corpus_images_are_found_by_scan_and_match() {
+    let test = "transformed_corpus_images_are_found_by_scan_and_match";
+    let Some(shared) = common::shared_dir(test) else {
+        return;
+    };
+    let corpus = shared.join("corpus/dev");
+    // A deterministic sample: every 4th image of the sorted manifest (every 16th in a debug
+    // build, where decoding and resizing are an order of magnitude slower). Sorted by file name
+    // the manifest is grouped by source, so the sample spans every source and category.
+    let stride = if cfg!(debug_assertions) { 16 } else { 4 };
+    let mut files: Vec<String> = common::read_csv(&corpus.join("manifest.csv"))
+        .into_iter()
+        .skip(1)
+        .map(|row| row[0].clone())
+        .collect();
+    files.sort();
+    let sample: Vec<&String> = files.iter().step_by(stride).collect();
+    assert!(sample.len() >= 582 / stride, "{} images", sample.len());
+
+    // The list: the library's hash of every original, entry id 1000 + its place in the sample,
+    // labelled with the image's id. Originals that give no usable hash cannot be listed.
+    let dir = scratch("corpus");
+    let uploads = dir.join("uploads");
+    let hasher = Hasher::new(HasherConfig::default());
+    struct Original {
+        id: String,
+        entry: u64,
+        /// Its hash, `None` when it gives no usable hash (and so is not listed).
+        hash: Option<Hash256>,
+    }
+    let originals: Vec<Original> = sample
+        .par_iter()
+        .enumerate()
+        .map(|(i, file)| {
+            let path = corpus.join(file);
+            let id = Path::new(file.as_str())
+                .file_stem()
+                .unwrap()
+                .to_string_lossy()
+                .to_string();
+            let hash = match hasher.hash_file(&path) {
+                Ok(h) => Some(h.hash),
+                Err(Error::LowQuality { .. } | Error::TooSmall { .. }) => None,
+                Err(e) => panic!("{}: {e}", path.display()),
+            };
+            let pixels = image::open(&path).unwrap().to_rgb8();
+            for name in TRANSFORMS {
+                let folder = uploads.join(name);
+                std::fs::create_dir_all(&folder).unwrap();
+                std::fs::write(
+                    folder.join(format!("{id}__{name}.jpg")),
+                    transform(&pixels, name),
+                )
+                .unwrap();
+            }
+            Original {
+                id,
+                entry: 1000 + i as u64,
+                hash,
+            }
+        })
+        .collect();
+    let mut csv = String::from("hash,entry_id,label\n");
+    for o in &originals {
+        if let Some(hash) = o.hash {
+            csv += &format!("{hash},{},{}\n", o.entry, o.id);
+        }
+    }
+    let list = dir.join("dev-originals.csv");
+    std::fs::write(&list, csv).unwrap();
+    let excluded: Vec<&str> = originals
+        .iter()
+        .filter(|o| o.hash.is_none())
+        .map(|o| o.id.as_str())
+        .collect();
+    println!(
+        "{} originals sampled, {} not listed (below the quality floor or too small): {excluded:?}",
+        originals.len(),
+        excluded.len()
+    );
+    assert!(
+        excluded.len() * 100 < originals.len() * 3,
+        "under 3 % of the originals may be unhashable: {excluded:?}"
+    );
+
+    let snapshot = dir.join("dev.hmsnap");
+    let (code, _, stderr) = run(&[
+        "index",
+        "build",
+        "--list",
+        list.to_str().unwrap(),
+        "--out",
+        snapshot.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+
+    let (code, stdout, stderr) = run(&[
+        "scan",
+        "--index",
+        snapshot.to_str().unwrap(),
+        "--format",
+        "json",
+        uploads.to_str().unwrap(),
+    ]);
+    // 3 when some copy of an unlisted original is too flat to hash; nothing may fail to decode.
+    assert!(code == 0 || code == 3, "status {code}: {stderr}");
+    println!("{}", summary(&stderr));
+    let records: BTreeMap<String, serde_json::Value> = stdout
+        .lines()
+        .map(|line| {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            let name = Path::new(v["path"].as_str().unwrap())
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .to_string();
+            (name, v)
+        })
+        .collect();
+    assert_eq!(
+        records.len(),
+        stdout.lines().count(),
+        "one record per upload"
+    );
+
+    // What the CLI must have found, by brute force over the library's hashes: for every upload,
+    // each listed original within distance 31 of one of its eight orientations, at the smallest
+    // distance, in the first orientation (of `Dihedral::ALL`) reaching it.
+    let listed: Vec<(u64, Hash256)> = originals
+        .iter()
+        .filter_map(|o| o.hash.map(|h| (o.entry, h)))
+        .collect();
+    type Found = Vec<(u64, u32, Dihedral)>;
+    let brute_force: BTreeMap<String, Option<(Found, [Hash256; 8])>> = originals
+        .par_iter()
+        .flat_map_iter(|o| TRANSFORMS.map(|name| (name, format!("{}__{name}.jpg", o.id))))
+        .map(|(name, file)| {
+            let dihedral = match hasher.dihedral_file(uploads.join(name).join(&file)) {
+                Ok(d) => d,
+                Err(Error::LowQuality { .. } | Error::TooSmall { .. }) => return (file, None),
+                Err(e) => panic!("{file}: {e}"),
+            };
+            let mut found: Found = listed
+                .iter()
+                .filter_map(|&(entry, hash)| {
+                    Dihedral::ALL
+                        .iter()
+                        .map(|&d| (dihedral.get(d).distance(&hash), d))
+                        .min()
+                        .filter(|&(distance, _)| distance <= hashmatch::pdq::MATCH_THRESHOLD)
+                        .map(|(distance, d)| (entry, distance, d))
+                })
+                .collect();
+            found.sort();
+            (file, Some((found, dihedral.hashes)))
+        })
+        .collect();
+
+    let own_orientation = |name: &str| match name {
+        // The upload's orientation that turns it back into the original: a left-right mirror
+        // undoes itself; a clockwise rotation is undone by a counter-clockwise one.
+        "hflip" => Some(Dihedral::FlipY),
+        "rot90" => Some(Dihedral::Rotate90),
+        _ => None,
+    };
+    let mut misses = Vec::new();
+    let mut false_matches = Vec::new();
+    let mut unrelated_pairs = std::collections::BTreeSet::new();
+    let mut unlisted_skipped = 0;
+    let mut other_orientation = Vec::new();
+    let mut rates = Vec::new();
+    // Copies found in the orientation that undoes their transform, per transform, for `match`.
+    let mut picks: BTreeMap<&str, Vec<(PathBuf, &Original, Dihedral)>> = BTreeMap::new();
+    for name in TRANSFORMS {
+        let (mut found, mut checked, mut oriented) = (0, 0, 0);
+        for o in &originals {
+            let file = format!("{}__{name}.jpg", o.id);
+            let expected = &brute_force[&file];
+            let Some(record) = records.get(&file) else {
+                // Too small or too flat: reported on stderr as skipped, never as "no match".
+                assert!(expected.is_none(), "{file}: no record: {stderr}");
+                assert!(
+                    stderr.contains(&format!("{file}: skipped")),
+                    "{file}: {stderr}"
+                );
+                match o.hash {
+                    Some(_) => {
+                        checked += 1;
+                        misses.push(format!("{file}: skipped as unhashable"));
+                    }
+                    None => unlisted_skipped += 1,
+                }
+                continue;
+            };
+            let (expected, dihedral) = expected
+                .as_ref()
+                .unwrap_or_else(|| panic!("{file}: hashed by the CLI only: {record}"));
+            // The CLI reports exactly what brute force finds: a copy it misses is one PDQ itself
+            // puts beyond the threshold, never one the matcher, index or snapshot lost.
+            let matches = record["matches"].as_array().unwrap();
+            let reported: Found = matches
+                .iter()
+                .map(|m| {
+                    assert_eq!(m["list"], "dev-originals", "{file}: {m}");
+                    (
+                        m["entry_id"].as_u64().unwrap(),
+                        m["distance"].as_u64().unwrap() as u32,
+                        serde_json::from_value(m["orientation"].clone()).unwrap(),
+                    )
+                })
+                .collect();
+            let mut sorted = reported.clone();
+            sorted.sort();
+            assert_eq!(&sorted, expected, "{file}: {record}");
+            assert!(
+                reported.windows(2).all(|w| w[0].1 <= w[1].1),
+                "sorted by distance: {record}"
+            );
+            for m in matches.iter().filter(|m| m["entry_id"] != o.entry) {
+                false_matches.push(format!("{file} matches {m}"));
+                let other = m["label"].as_str().unwrap();
+                unrelated_pairs.insert(if o.id.as_str() < other {
+                    (o.id.clone(), other.to_string())
+                } else {
+                    (other.to_string(), o.id.clone())
+                });
+            }
+            let Some(original) = o.hash else {
+                continue;
+            };
+            checked += 1;
+            let Some(m) = matches.iter().find(|m| m["entry_id"] == o.entry) else {
+                // In the order of `Dihedral::ALL`.
+                let distances = dihedral.map(|h| h.distance(&original));
+                misses.push(format!(
+                    "{file}: distance to its original per orientation {distances:?}"
+                ));
+                continue;
+            };
+            found += 1;
+            assert_eq!(m["label"], o.id.as_str(), "{file}");
+            let orientation: Dihedral = serde_json::from_value(m["orientation"].clone()).unwrap();
+            let undo = own_orientation(name).unwrap_or(Dihedral::Original);
+            if orientation == undo {
+                picks
+                    .entry(name)
+                    .or_default()
+                    .push((uploads.join(name).join(&file), o, undo));
+            }
+            if own_orientation(name).is_none() {
+                continue;
+            }
+            if orientation == undo {
+                oriented += 1;
+            } else {
+                // A nearly symmetric picture (an object or drawing centred on white) can be as
+                // close or closer as it is: brute force above has checked it is the closest.
+                other_orientation.push(format!("{file}: {m}"));
+            }
+        }
+        let line = format!(
+            "{name}: {found}/{checked} copies found by their own original's entry ({:.1} %){}",
+            100.0 * found as f64 / checked as f64,
+            match own_orientation(name) {
+                Some(undo) => format!(", {oriented} of them in orientation {undo}"),
+                None => String::new(),
+            }
+        );
+        println!("{line}");
+        rates.push((name, found as f64 / checked as f64, line));
+    }
+    println!("copies of unlisted originals skipped as unhashable: {unlisted_skipped}");
+    println!("found in another, as close orientation: {other_orientation:#?}");
+    println!("missed (PDQ distance above 31 in every orientation): {misses:#?}");
+    println!(
+        "{} of {} uploads also match an unrelated original ({} pair(s) of originals): {false_matches:#?}",
+        false_matches.len(),
+        brute_force.len(),
+        unrelated_pairs.len(),
+    );
+
+    // PDQ is not invariant under these transforms, so some copies fall beyond 31 (the reference
+    // gives the same distances: `../shared/research/pdq.md` section 1.9 on dihedral hashes vs
+    // rotated pixels; small images and line drawings suffer most from halving). Floors a little
+    // under what this sample measured (jpeg_q70 100 %, resize_50 92 %, hflip 91 %, rot90 87 %).
+    for (name, rate, line) in &rates {
+        let floor = match *name {
+            "jpeg_q70" => 0.97,
+            "rot90" => 0.80,
+            _ => 0.85,
+        };
+        assert!(*rate >= floor, "{line}: below the floor of {floor}");
+    }
+    // The corpus had exact and near-exact duplicates removed, but not copies that differ by a
+    // rotation or mirror (two openclipart arrows, "arrow2-1-1" and "arrow2-2-1", are one drawing
+    // turned), and similar drawings on white exist: a scan over eight orientations links such a
+    // pair, for every copy of both. A handful is expected, more means a bug.
+    assert!(
+        unrelated_pairs.len() <= 2 && false_matches.len() * 50 <= brute_force.len(),
+        "at most 2 pairs of originals, 2 % of the uploads, may match unrelated: {unrelated_pairs:?}"
+    );
+
+    // `match` on a few of the copies found: text output naming list, entry, label and the
+    // orientation; rotated and mirrored copies with `--dihedral` against the list file, the
+    // others as they are against the snapshot.
+    let few = |names: [&str; 2]| -> Vec<(PathBuf, &Original, Dihedral)> {
+        names
+            .iter()
+            .flat_map(|name| picks[name].iter().take(2).cloned())
+            .collect()
+    };
+    for (source, dihedral, copies) in [
+        (list.as_path(), true, few(["hflip", "rot90"])),
+        (snapshot.as_path(), false, few(["jpeg_q70", "resize_50"])),
+    ] {
+        let mut args = vec![
+            "match",
+            if dihedral { "--list" } else { "--index" },
+            source.to_str().unwrap(),
+        ];
+        if dihedral {
+            args.push("--dihedral");
+        }
+        args.extend(copies.iter().map(|(path, _, _)| path.to_str().unwrap()));
+        let (code, stdout, stderr) = run(&args);
+        assert_eq!(code, 0, "{stderr}");
+        for (path, o, orientation) in &copies {
+            let block = stdout
+                .split(&format!("{}: ", path.display()))
+                .nth(1)
+                .unwrap_or_else(|| panic!("{} missing: {stdout}", path.display()));
+            let block = block.split("\n/").next().unwrap();
+            assert!(
+                block.contains(&format!("list dev-originals entry {} distance", o.entry))
+                    && block.contains(&format!("orientation {orientation} label \"{}\"", o.id)),
+                "{}: {block}",
+                path.display()
+            );
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }
