@@ -592,6 +592,15 @@ fn scan_walks_subfolders_finds_rotated_copies_and_sums_up() {
          decoded; not checked), 0 skipped (too small or below the quality floor; not checked)"
     );
 
+    // A link back to a folder above cannot make the walk loop; nothing is scanned twice.
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(&uploads, uploads.join("sub/deeper/loop")).unwrap();
+        let (code, again, _) = run(&args);
+        assert_eq!((code, again.as_str()), (0, stdout.as_str()));
+        std::fs::remove_file(uploads.join("sub/deeper/loop")).unwrap();
+    }
+
     // --no-dihedral looks at each upload as it is: the rotated copy is missed.
     let mut plain = args.to_vec();
     plain.insert(1, "--no-dihedral");

@@ -679,16 +679,24 @@ fn write_matches(
 
 /// Files named on the command line, and every file under the folders named, sorted per folder.
 /// Unreadable paths are reported and counted.
+/// Symbolic links are followed, but each folder is walked once, so a link to a folder above it
+/// cannot loop.
 fn collect_files(paths: &[PathBuf]) -> (Vec<PathBuf>, usize) {
     let mut files = Vec::new();
     let mut failed = 0;
+    let mut walked = std::collections::HashSet::new();
     for path in paths {
-        walk(path, &mut files, &mut failed);
+        walk(path, &mut files, &mut failed, &mut walked);
     }
     (files, failed)
 }
 
-fn walk(path: &Path, files: &mut Vec<PathBuf>, failed: &mut usize) {
+fn walk(
+    path: &Path,
+    files: &mut Vec<PathBuf>,
+    failed: &mut usize,
+    walked: &mut std::collections::HashSet<PathBuf>,
+) {
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
         Err(e) => {
@@ -700,6 +708,12 @@ fn walk(path: &Path, files: &mut Vec<PathBuf>, failed: &mut usize) {
     if !meta.is_dir() {
         files.push(path.to_path_buf());
         return;
+    }
+    // A folder reached a second time (through a link) holds nothing new.
+    if let Ok(real) = std::fs::canonicalize(path) {
+        if !walked.insert(real) {
+            return;
+        }
     }
     let entries = match std::fs::read_dir(path) {
         Ok(entries) => entries,
@@ -716,7 +730,7 @@ fn walk(path: &Path, files: &mut Vec<PathBuf>, failed: &mut usize) {
             .file_name()
             .is_some_and(|n| n.to_string_lossy().starts_with('.'));
         if !hidden {
-            walk(&child, files, failed);
+            walk(&child, files, failed, walked);
         }
     }
 }
