@@ -1,10 +1,15 @@
 //! The `hashmatch` command line, end to end: output formats, exit codes, a bad file among good
-//! ones, folders.
+//! ones, folders, and matching transformed copies of the real images of `../shared/corpus/dev`.
 
+mod common;
+
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use hashmatch::{Hash256, Hasher, HasherConfig};
+use hashmatch::pdq::Dihedral;
+use hashmatch::{Error, Hash256, Hasher, HasherConfig};
+use rayon::prelude::*;
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_hashmatch"))
@@ -319,14 +324,18 @@ fn the_readme_demo_finds_every_reupload() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     let list = root.join("demo-list.csv");
     let uploads = root.join("uploads");
+    // The README's first command.
     let (code, stdout, stderr) = run(&[
-        "match",
-        "--dihedral",
+        "scan",
         "--list",
         list.to_str().unwrap(),
         uploads.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{stderr}");
+    assert!(
+        summary(&stderr).contains("10 upload(s) scanned: 6 matched, 4 no match, 0 failed"),
+        "{stderr}"
+    );
     for (file, entry) in [
         ("landscape-2.jpg", 1001),
         ("landscape-5.jpg", 1002),
@@ -494,4 +503,596 @@ fn list_import_disable_enable_change_the_snapshot() {
         stderr.contains("no entry 999 in list \"hotline\""),
         "{stderr}"
     );
+}
+
+/// Uploads for `scan` in `dir/uploads`: a known photo at the top, its rotated copy two folders
+/// down, an unrelated image beside them; and `dir/hotline.csv`, a list naming the photo (entry
+/// 77). Returns (uploads folder, list).
+fn write_scan_fixtures(root: &Path) -> (PathBuf, PathBuf) {
+    let dir = root.join("uploads");
+    let landscape = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/uploads/landscape-2.jpg");
+    std::fs::create_dir_all(dir.join("sub/deeper")).unwrap();
+    std::fs::copy(&landscape, dir.join("known.jpg")).unwrap();
+    let photo = image::open(&landscape).unwrap();
+    photo
+        .rotate90()
+        .save(dir.join("sub/deeper/rotated.png"))
+        .unwrap();
+    textured(3).save(dir.join("sub/unrelated.png")).unwrap();
+    let known = Hasher::new(HasherConfig::default())
+        .hash_file(&landscape)
+        .unwrap();
+    let list = root.join("hotline.csv");
+    std::fs::write(
+        &list,
+        format!("hash,entry_id,label\n{},77,case 9\n", known.hash),
+    )
+    .unwrap();
+    (dir, list)
+}
+
+/// The summary line `scan` ends with on stderr.
+fn summary(stderr: &str) -> &str {
+    stderr
+        .lines()
+        .rfind(|l| l.contains("scanned"))
+        .unwrap_or_else(|| panic!("no summary: {stderr}"))
+}
+
+#[test]
+fn scan_walks_subfolders_finds_rotated_copies_and_sums_up() {
+    let dir = scratch("scan");
+    let (uploads, list) = write_scan_fixtures(&dir);
+    // A file named directly is scanned too, after the folder.
+    let single = dir.join("single.png");
+    textured(4).save(&single).unwrap();
+    let args = [
+        "scan",
+        "--list",
+        list.to_str().unwrap(),
+        uploads.to_str().unwrap(),
+        single.to_str().unwrap(),
+    ];
+    let (code, stdout, stderr) = run(&args);
+    assert_eq!(code, 0, "{stderr}");
+    let verdicts: Vec<&str> = stdout.lines().filter(|l| !l.starts_with(' ')).collect();
+    let names: Vec<&str> = verdicts
+        .iter()
+        .map(|l| l.rsplit('/').next().unwrap().split(':').next().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["known.jpg", "rotated.png", "unrelated.png", "single.png"],
+        "sorted walk into every subfolder, then the file named: {stdout}"
+    );
+    let uploads_text = uploads.display().to_string();
+    let expected = format!(
+        "{u}/known.jpg: 1 match\n  list hotline entry 77 distance 0 orientation orig label \"case 9\"\n",
+        u = uploads_text
+    );
+    assert!(stdout.starts_with(&expected), "{stdout}");
+    let rotated = stdout
+        .split(&format!("{uploads_text}/sub/deeper/rotated.png: "))
+        .nth(1)
+        .unwrap_or_else(|| panic!("rotated copy not scanned: {stdout}"));
+    assert!(
+        rotated.starts_with("1 match\n  list hotline entry 77 ")
+            && rotated
+                .lines()
+                .nth(1)
+                .unwrap()
+                .contains("orientation rot90"),
+        "the rotated copy is found by default: {stdout}"
+    );
+    assert!(stdout.contains("unrelated.png: no match"), "{stdout}");
+    assert!(stdout.ends_with("single.png: no match\n"), "{stdout}");
+    assert_eq!(
+        summary(&stderr),
+        "hashmatch: 4 upload(s) scanned: 2 matched, 2 no match, 0 failed (could not be read or \
+         decoded; not checked), 0 skipped (too small or below the quality floor; not checked)"
+    );
+
+    // A link back to a folder above cannot make the walk loop; nothing is scanned twice.
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(&uploads, uploads.join("sub/deeper/loop")).unwrap();
+        let (code, again, _) = run(&args);
+        assert_eq!((code, again.as_str()), (0, stdout.as_str()));
+        std::fs::remove_file(uploads.join("sub/deeper/loop")).unwrap();
+    }
+
+    // --no-dihedral looks at each upload as it is: the rotated copy is missed.
+    let mut plain = args.to_vec();
+    plain.insert(1, "--no-dihedral");
+    let (code, stdout, stderr) = run(&plain);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("rotated.png: no match"), "{stdout}");
+    assert!(stdout.contains("known.jpg: 1 match"), "{stdout}");
+    assert!(
+        summary(&stderr).contains("4 upload(s) scanned: 1 matched, 3 no match, 0 failed"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn scan_reports_a_corrupt_upload_as_failed_never_clean() {
+    let dir = scratch("scan-corrupt");
+    let (uploads, list) = write_scan_fixtures(&dir);
+    let known = std::fs::read(uploads.join("known.jpg")).unwrap();
+    std::fs::write(uploads.join("sub/broken.jpg"), &known[..known.len() / 3]).unwrap();
+    let (code, stdout, stderr) = run(&[
+        "scan",
+        "--list",
+        list.to_str().unwrap(),
+        uploads.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "a failed upload fails the run: {stderr}");
+    assert!(!stdout.contains("broken.jpg"), "{stdout}");
+    assert!(
+        stderr.contains("broken.jpg: cannot decode JPEG"),
+        "the failure and its reason are reported: {stderr}"
+    );
+    assert_eq!(
+        stdout.lines().filter(|l| !l.starts_with(' ')).count(),
+        3,
+        "the good uploads are still scanned: {stdout}"
+    );
+    assert!(
+        summary(&stderr).contains("4 upload(s) scanned: 2 matched, 1 no match, 1 failed"),
+        "{stderr}"
+    );
+
+    // Too small or flat: skipped (status 3), not checked, and not counted as clean either.
+    std::fs::remove_file(uploads.join("sub/broken.jpg")).unwrap();
+    image::GrayImage::from_pixel(100, 100, image::Luma([128]))
+        .save(uploads.join("flat.png"))
+        .unwrap();
+    image::RgbImage::new(3, 40)
+        .save(uploads.join("sub/sliver.png"))
+        .unwrap();
+    let (code, _, stderr) = run(&[
+        "scan",
+        "--list",
+        list.to_str().unwrap(),
+        uploads.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("flat.png: skipped"), "{stderr}");
+    assert!(stderr.contains("sliver.png: skipped"), "{stderr}");
+    assert!(
+        summary(&stderr).contains(
+            "5 upload(s) scanned: 2 matched, 1 no match, 0 failed (could not be read or \
+             decoded; not checked), 2 skipped"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn scan_prints_what_match_dihedral_prints() {
+    let dir = scratch("scan-as-match");
+    let (uploads, list) = write_scan_fixtures(&dir);
+    let snapshot = dir.join("hotline.hmsnap");
+    let (code, _, stderr) = run(&[
+        "index",
+        "build",
+        "--list",
+        list.to_str().unwrap(),
+        "--out",
+        snapshot.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    for format in ["text", "json"] {
+        let common = [
+            "--index",
+            snapshot.to_str().unwrap(),
+            "--format",
+            format,
+            uploads.to_str().unwrap(),
+        ];
+        let (scan_code, scan_out, _) = run(&[&["scan"][..], &common].concat());
+        let (match_code, match_out, _) = run(&[&["match", "--dihedral"][..], &common].concat());
+        assert_eq!((scan_code, &scan_out), (match_code, &match_out));
+        assert_eq!(
+            scan_out
+                .lines()
+                .filter(|l| l.contains("rotated.png"))
+                .count(),
+            1
+        );
+    }
+    let (_, stdout, _) = run(&[
+        "scan",
+        "--index",
+        snapshot.to_str().unwrap(),
+        "--format",
+        "json",
+        uploads.join("sub").to_str().unwrap(),
+    ]);
+    let rotated: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(rotated["matches"][0]["list"], "hotline");
+    assert_eq!(rotated["matches"][0]["entry_id"], 77);
+    assert_eq!(rotated["matches"][0]["orientation"], "rotate90");
+    let (code, _, stderr) = run(&["scan", uploads.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("scan needs --index SNAPSHOT or at least one --list"),
+        "{stderr}"
+    );
+}
+
+/// The transforms of `../shared/corpus/dev/README.md` this test applies (file `<id>__<name>.jpg`).
+const TRANSFORMS: [&str; 4] = ["jpeg_q70", "resize_50", "hflip", "rot90"];
+
+/// One transform as the corpus README defines it, JPEG-encoded.
+fn transform(original: &image::RgbImage, name: &str) -> Vec<u8> {
+    let (w, h) = original.dimensions();
+    let (pixels, quality) = match name {
+        "jpeg_q70" => (original.clone(), 70),
+        "resize_50" => (
+            image::imageops::resize(
+                original,
+                (w as f64 * 0.5).round() as u32,
+                (h as f64 * 0.5).round() as u32,
+                image::imageops::FilterType::Lanczos3,
+            ),
+            90,
+        ),
+        "hflip" => (image::imageops::flip_horizontal(original), 90),
+        // Clockwise, as the corpus README says (and `image`'s `rotate90` does).
+        "rot90" => (image::imageops::rotate90(original), 90),
+        other => panic!("unknown transform {other}"),
+    };
+    let mut bytes = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, quality)
+        .encode_image(&pixels)
+        .unwrap();
+    bytes
+}
+
+/// Issue 4's end-to-end evidence: transformed copies of real images are found by `scan` and
+/// `match` against a list built from the originals, each naming its own original's list and
+/// entry (and the orientation that matched for mirrored and rotated copies).
+#[test]
+fn transformed_corpus_images_are_found_by_scan_and_match() {
+    let test = "transformed_corpus_images_are_found_by_scan_and_match";
+    let Some(shared) = common::shared_dir(test) else {
+        return;
+    };
+    let corpus = shared.join("corpus/dev");
+    // A deterministic sample: every 4th image of the sorted manifest (every 16th in a debug
+    // build, where decoding and resizing are an order of magnitude slower). Sorted by file name
+    // the manifest is grouped by source, so the sample spans every source and category.
+    let stride = if cfg!(debug_assertions) { 16 } else { 4 };
+    let mut files: Vec<String> = common::read_csv(&corpus.join("manifest.csv"))
+        .into_iter()
+        .skip(1)
+        .map(|row| row[0].clone())
+        .collect();
+    files.sort();
+    let sample: Vec<&String> = files.iter().step_by(stride).collect();
+    assert!(sample.len() >= 582 / stride, "{} images", sample.len());
+
+    // The list: the library's hash of every original, entry id 1000 + its place in the sample,
+    // labelled with the image's id. Originals that give no usable hash cannot be listed.
+    let dir = scratch("corpus");
+    let uploads = dir.join("uploads");
+    let hasher = Hasher::new(HasherConfig::default());
+    struct Original {
+        id: String,
+        entry: u64,
+        /// Its hash, `None` when it gives no usable hash (and so is not listed).
+        hash: Option<Hash256>,
+    }
+    let originals: Vec<Original> = sample
+        .par_iter()
+        .enumerate()
+        .map(|(i, file)| {
+            let path = corpus.join(file);
+            let id = Path::new(file.as_str())
+                .file_stem()
+                .unwrap()
+                .to_string_lossy()
+                .to_string();
+            let hash = match hasher.hash_file(&path) {
+                Ok(h) => Some(h.hash),
+                Err(Error::LowQuality { .. } | Error::TooSmall { .. }) => None,
+                Err(e) => panic!("{}: {e}", path.display()),
+            };
+            let pixels = image::open(&path).unwrap().to_rgb8();
+            for name in TRANSFORMS {
+                let folder = uploads.join(name);
+                std::fs::create_dir_all(&folder).unwrap();
+                std::fs::write(
+                    folder.join(format!("{id}__{name}.jpg")),
+                    transform(&pixels, name),
+                )
+                .unwrap();
+            }
+            Original {
+                id,
+                entry: 1000 + i as u64,
+                hash,
+            }
+        })
+        .collect();
+    let mut csv = String::from("hash,entry_id,label\n");
+    for o in &originals {
+        if let Some(hash) = o.hash {
+            csv += &format!("{hash},{},{}\n", o.entry, o.id);
+        }
+    }
+    let list = dir.join("dev-originals.csv");
+    std::fs::write(&list, csv).unwrap();
+    let excluded: Vec<&str> = originals
+        .iter()
+        .filter(|o| o.hash.is_none())
+        .map(|o| o.id.as_str())
+        .collect();
+    println!(
+        "{} originals sampled, {} not listed (below the quality floor or too small): {excluded:?}",
+        originals.len(),
+        excluded.len()
+    );
+    assert!(
+        excluded.len() * 100 < originals.len() * 3,
+        "under 3 % of the originals may be unhashable: {excluded:?}"
+    );
+
+    let snapshot = dir.join("dev.hmsnap");
+    let (code, _, stderr) = run(&[
+        "index",
+        "build",
+        "--list",
+        list.to_str().unwrap(),
+        "--out",
+        snapshot.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+
+    let (code, stdout, stderr) = run(&[
+        "scan",
+        "--index",
+        snapshot.to_str().unwrap(),
+        "--format",
+        "json",
+        uploads.to_str().unwrap(),
+    ]);
+    // 3 when some copy of an unlisted original is too flat to hash; nothing may fail to decode.
+    assert!(code == 0 || code == 3, "status {code}: {stderr}");
+    println!("{}", summary(&stderr));
+    let records: BTreeMap<String, serde_json::Value> = stdout
+        .lines()
+        .map(|line| {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            let name = Path::new(v["path"].as_str().unwrap())
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .to_string();
+            (name, v)
+        })
+        .collect();
+    assert_eq!(
+        records.len(),
+        stdout.lines().count(),
+        "one record per upload"
+    );
+
+    // What the CLI must have found, by brute force over the library's hashes: for every upload,
+    // each listed original within distance 31 of one of its eight orientations, at the smallest
+    // distance, in the first orientation (of `Dihedral::ALL`) reaching it.
+    let listed: Vec<(u64, Hash256)> = originals
+        .iter()
+        .filter_map(|o| o.hash.map(|h| (o.entry, h)))
+        .collect();
+    type Found = Vec<(u64, u32, Dihedral)>;
+    let brute_force: BTreeMap<String, Option<(Found, [Hash256; 8])>> = originals
+        .par_iter()
+        .flat_map_iter(|o| TRANSFORMS.map(|name| (name, format!("{}__{name}.jpg", o.id))))
+        .map(|(name, file)| {
+            let dihedral = match hasher.dihedral_file(uploads.join(name).join(&file)) {
+                Ok(d) => d,
+                Err(Error::LowQuality { .. } | Error::TooSmall { .. }) => return (file, None),
+                Err(e) => panic!("{file}: {e}"),
+            };
+            let mut found: Found = listed
+                .iter()
+                .filter_map(|&(entry, hash)| {
+                    Dihedral::ALL
+                        .iter()
+                        .map(|&d| (dihedral.get(d).distance(&hash), d))
+                        .min()
+                        .filter(|&(distance, _)| distance <= hashmatch::pdq::MATCH_THRESHOLD)
+                        .map(|(distance, d)| (entry, distance, d))
+                })
+                .collect();
+            found.sort();
+            (file, Some((found, dihedral.hashes)))
+        })
+        .collect();
+
+    let own_orientation = |name: &str| match name {
+        // The upload's orientation that turns it back into the original: a left-right mirror
+        // undoes itself; a clockwise rotation is undone by a counter-clockwise one.
+        "hflip" => Some(Dihedral::FlipY),
+        "rot90" => Some(Dihedral::Rotate90),
+        _ => None,
+    };
+    let mut misses = Vec::new();
+    let mut false_matches = Vec::new();
+    let mut unrelated_pairs = std::collections::BTreeSet::new();
+    let mut unlisted_skipped = 0;
+    let mut other_orientation = Vec::new();
+    let mut rates = Vec::new();
+    // Copies found in the orientation that undoes their transform, per transform, for `match`.
+    let mut picks: BTreeMap<&str, Vec<(PathBuf, &Original, Dihedral)>> = BTreeMap::new();
+    for name in TRANSFORMS {
+        let (mut found, mut checked, mut oriented) = (0, 0, 0);
+        for o in &originals {
+            let file = format!("{}__{name}.jpg", o.id);
+            let expected = &brute_force[&file];
+            let Some(record) = records.get(&file) else {
+                // Too small or too flat: reported on stderr as skipped, never as "no match".
+                assert!(expected.is_none(), "{file}: no record: {stderr}");
+                assert!(
+                    stderr.contains(&format!("{file}: skipped")),
+                    "{file}: {stderr}"
+                );
+                match o.hash {
+                    Some(_) => {
+                        checked += 1;
+                        misses.push(format!("{file}: skipped as unhashable"));
+                    }
+                    None => unlisted_skipped += 1,
+                }
+                continue;
+            };
+            let (expected, dihedral) = expected
+                .as_ref()
+                .unwrap_or_else(|| panic!("{file}: hashed by the CLI only: {record}"));
+            // The CLI reports exactly what brute force finds: a copy it misses is one PDQ itself
+            // puts beyond the threshold, never one the matcher, index or snapshot lost.
+            let matches = record["matches"].as_array().unwrap();
+            let reported: Found = matches
+                .iter()
+                .map(|m| {
+                    assert_eq!(m["list"], "dev-originals", "{file}: {m}");
+                    (
+                        m["entry_id"].as_u64().unwrap(),
+                        m["distance"].as_u64().unwrap() as u32,
+                        serde_json::from_value(m["orientation"].clone()).unwrap(),
+                    )
+                })
+                .collect();
+            let mut sorted = reported.clone();
+            sorted.sort();
+            assert_eq!(&sorted, expected, "{file}: {record}");
+            assert!(
+                reported.windows(2).all(|w| w[0].1 <= w[1].1),
+                "sorted by distance: {record}"
+            );
+            for m in matches.iter().filter(|m| m["entry_id"] != o.entry) {
+                false_matches.push(format!("{file} matches {m}"));
+                let other = m["label"].as_str().unwrap();
+                unrelated_pairs.insert(if o.id.as_str() < other {
+                    (o.id.clone(), other.to_string())
+                } else {
+                    (other.to_string(), o.id.clone())
+                });
+            }
+            let Some(original) = o.hash else {
+                continue;
+            };
+            checked += 1;
+            let Some(m) = matches.iter().find(|m| m["entry_id"] == o.entry) else {
+                // In the order of `Dihedral::ALL`.
+                let distances = dihedral.map(|h| h.distance(&original));
+                misses.push(format!(
+                    "{file}: distance to its original per orientation {distances:?}"
+                ));
+                continue;
+            };
+            found += 1;
+            assert_eq!(m["label"], o.id.as_str(), "{file}");
+            let orientation: Dihedral = serde_json::from_value(m["orientation"].clone()).unwrap();
+            let undo = own_orientation(name).unwrap_or(Dihedral::Original);
+            if orientation == undo {
+                picks
+                    .entry(name)
+                    .or_default()
+                    .push((uploads.join(name).join(&file), o, undo));
+            }
+            if own_orientation(name).is_none() {
+                continue;
+            }
+            if orientation == undo {
+                oriented += 1;
+            } else {
+                // A nearly symmetric picture (an object or drawing centred on white) can be as
+                // close or closer as it is: brute force above has checked it is the closest.
+                other_orientation.push(format!("{file}: {m}"));
+            }
+        }
+        let line = format!(
+            "{name}: {found}/{checked} copies found by their own original's entry ({:.1} %){}",
+            100.0 * found as f64 / checked as f64,
+            match own_orientation(name) {
+                Some(undo) => format!(", {oriented} of them in orientation {undo}"),
+                None => String::new(),
+            }
+        );
+        println!("{line}");
+        rates.push((name, found as f64 / checked as f64, line));
+    }
+    println!("copies of unlisted originals skipped as unhashable: {unlisted_skipped}");
+    println!("found in another, as close orientation: {other_orientation:#?}");
+    println!("missed (PDQ distance above 31 in every orientation): {misses:#?}");
+    println!(
+        "{} of {} uploads also match an unrelated original ({} pair(s) of originals): {false_matches:#?}",
+        false_matches.len(),
+        brute_force.len(),
+        unrelated_pairs.len(),
+    );
+
+    // PDQ is not invariant under these transforms, so some copies fall beyond 31 (the reference
+    // gives the same distances: `../shared/research/pdq.md` section 1.9 on dihedral hashes vs
+    // rotated pixels; small images and line drawings suffer most from halving). Floors a little
+    // under what this sample measured (jpeg_q70 100 %, resize_50 92 %, hflip 91 %, rot90 87 %).
+    for (name, rate, line) in &rates {
+        let floor = match *name {
+            "jpeg_q70" => 0.97,
+            "rot90" => 0.80,
+            _ => 0.85,
+        };
+        assert!(*rate >= floor, "{line}: below the floor of {floor}");
+    }
+    // The corpus had exact and near-exact duplicates removed, but not copies that differ by a
+    // rotation or mirror (two openclipart arrows, "arrow2-1-1" and "arrow2-2-1", are one drawing
+    // turned), and similar drawings on white exist: a scan over eight orientations links such a
+    // pair, for every copy of both. A handful is expected, more means a bug.
+    assert!(
+        unrelated_pairs.len() <= 2 && false_matches.len() * 50 <= brute_force.len(),
+        "at most 2 pairs of originals, 2 % of the uploads, may match unrelated: {unrelated_pairs:?}"
+    );
+
+    // `match` on a few of the copies found: text output naming list, entry, label and the
+    // orientation; rotated and mirrored copies with `--dihedral` against the list file, the
+    // others as they are against the snapshot.
+    let few = |names: [&str; 2]| -> Vec<(PathBuf, &Original, Dihedral)> {
+        names
+            .iter()
+            .flat_map(|name| picks[name].iter().take(2).cloned())
+            .collect()
+    };
+    for (source, dihedral, copies) in [
+        (list.as_path(), true, few(["hflip", "rot90"])),
+        (snapshot.as_path(), false, few(["jpeg_q70", "resize_50"])),
+    ] {
+        let mut args = vec![
+            "match",
+            if dihedral { "--list" } else { "--index" },
+            source.to_str().unwrap(),
+        ];
+        if dihedral {
+            args.push("--dihedral");
+        }
+        args.extend(copies.iter().map(|(path, _, _)| path.to_str().unwrap()));
+        let (code, stdout, stderr) = run(&args);
+        assert_eq!(code, 0, "{stderr}");
+        for (path, o, orientation) in &copies {
+            let block = stdout
+                .split(&format!("{}: ", path.display()))
+                .nth(1)
+                .unwrap_or_else(|| panic!("{} missing: {stdout}", path.display()));
+            let block = block.split("\n/").next().unwrap();
+            assert!(
+                block.contains(&format!("list dev-originals entry {} distance", o.entry))
+                    && block.contains(&format!("orientation {orientation} label \"{}\"", o.id)),
+                "{}: {block}",
+                path.display()
+            );
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -41,6 +41,16 @@ enum Command {
     /// `hash,entry_id[,label]`, or python-threatexchange / HMA exports). Exit status as for
     /// `hash`; a malformed list or snapshot is an error (status 2) unless `--lenient`.
     Match(MatchArgs),
+    /// The main job: check every upload under the given folders against hash lists, in all eight
+    /// orientations, then print a summary.
+    ///
+    /// Like `match` (same lists, options and per-upload output), but folders are the point
+    /// (walked recursively, sorted, hidden files left out), mirrored and rotated copies are looked
+    /// for by default (`--no-dihedral` to stop), and a summary goes to stderr: uploads scanned,
+    /// matched, not matched, failed (could not be read or decoded: not checked, never counted as
+    /// clean) and skipped (too small or below the quality floor: not checked either). Exit
+    /// status as for `match`.
+    Scan(ScanArgs),
     /// Build a matcher snapshot from list files (`index build`).
     #[command(subcommand)]
     Index(IndexCommand),
@@ -101,7 +111,7 @@ enum IndexCommand {
     Build(BuildArgs),
 }
 
-/// Where the lists come from (shared by `match` and `index build`).
+/// Where the lists come from (shared by `match`, `scan` and `index build`).
 #[derive(clap::Args)]
 struct ListArgs {
     /// A hash list file (repeat for several lists).
@@ -133,7 +143,7 @@ struct StatsArgs {
     format: MatchFormat,
 }
 
-/// How uploads are hashed (shared by `hash` and `match`).
+/// How uploads are hashed (shared by `hash`, `match` and `scan`).
 #[derive(clap::Args)]
 struct HashingArgs {
     /// Pre-resize policy: native (HMA, full resolution), reference512 (Meta's C++ CLI), fast.
@@ -148,9 +158,6 @@ struct HashingArgs {
     /// Apply the EXIF orientation before hashing (no reference does; off by default).
     #[arg(long)]
     apply_exif: bool,
-    /// Use the eight dihedral orientations (hash: print them; match: match any of them).
-    #[arg(long)]
-    dihedral: bool,
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -163,6 +170,9 @@ struct HashArgs {
     paths: Vec<PathBuf>,
     #[command(flatten)]
     hashing: HashingArgs,
+    /// Also print the hashes of the seven other dihedral orientations (rotations, mirrors).
+    #[arg(long)]
+    dihedral: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -170,7 +180,26 @@ struct HashArgs {
 
 #[derive(clap::Args)]
 struct MatchArgs {
-    /// Uploads: image files or folders.
+    #[command(flatten)]
+    uploads: UploadArgs,
+    /// Also match the seven other orientations of each upload (rotated or mirrored copies).
+    #[arg(long)]
+    dihedral: bool,
+}
+
+#[derive(clap::Args)]
+struct ScanArgs {
+    #[command(flatten)]
+    uploads: UploadArgs,
+    /// Match each upload as it is only, not its rotations and mirror images.
+    #[arg(long)]
+    no_dihedral: bool,
+}
+
+/// Uploads, the lists to match them against, hashing and output (shared by `match` and `scan`).
+#[derive(clap::Args)]
+struct UploadArgs {
+    /// Uploads: image files or folders (searched recursively).
     #[arg(required = true)]
     paths: Vec<PathBuf>,
     /// A snapshot made by `hashmatch index build`.
@@ -242,6 +271,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Hash(args) => run_hash(args),
         Command::Match(args) => run_match(args),
+        Command::Scan(args) => run_scan(args),
         Command::Index(command) => run_index(command),
         Command::List(command) => run_list(command),
         Command::Stats(args) => run_stats(args),
@@ -253,11 +283,19 @@ fn main() -> ExitCode {
     })
 }
 
-/// Files that could not be hashed, and why, counted for the exit status.
+/// What became of the files, counted for the exit status and `scan`'s summary.
 #[derive(Default)]
 struct Outcome {
+    /// Uploads matched against the lists with at least one match.
+    matched: usize,
+    /// Uploads matched against the lists with no match.
+    clean: usize,
+    /// Files (or paths) that could not be read or decoded: never checked, never clean.
     failed: usize,
+    /// Images too small or below the quality floor to give a usable hash: not checked either.
     skipped: usize,
+    /// Stdout was closed (e.g. piped into `head`) before every record was written.
+    stdout_closed: bool,
 }
 
 impl Outcome {
@@ -276,9 +314,29 @@ impl Outcome {
         }
     }
 
-    fn exit_code(&self) -> ExitCode {
+    /// Says on stderr how many files failed, if any.
+    fn report_failed(&self) {
         if self.failed > 0 {
             eprintln!("hashmatch: {} file(s) failed", self.failed);
+        }
+    }
+
+    /// `scan`'s summary on stderr; every upload is in exactly one count.
+    fn report_summary(&self) {
+        let scanned = self.matched + self.clean + self.failed + self.skipped;
+        eprintln!(
+            "hashmatch: {scanned} upload(s) scanned: {} matched, {} no match, {} failed \
+             (could not be read or decoded; not checked), {} skipped (too small or below the \
+             quality floor; not checked)",
+            self.matched, self.clean, self.failed, self.skipped
+        );
+    }
+
+    /// 0 all processed (or stdout closed), 1 some file failed, 3 some image skipped.
+    fn exit_code(&self) -> ExitCode {
+        if self.stdout_closed {
+            ExitCode::SUCCESS
+        } else if self.failed > 0 {
             ExitCode::from(1)
         } else if self.skipped > 0 {
             ExitCode::from(3)
@@ -316,6 +374,7 @@ fn hasher_from(args: &HashingArgs) -> Hasher {
 fn hash_files(
     paths: &[PathBuf],
     args: &HashingArgs,
+    dihedral: bool,
     outcome: &mut Outcome,
 ) -> Result<Vec<(PathBuf, hashmatch::Result<Hashed>)>, String> {
     if let Some(n) = args.threads {
@@ -331,7 +390,7 @@ fn hash_files(
     let results: Vec<hashmatch::Result<Hashed>> = files
         .par_iter()
         .map(|path| {
-            let r = if args.dihedral {
+            let r = if dihedral {
                 hasher
                     .dihedral_file(path)
                     .map(|d| Hashed::Dihedral(Box::new(d)))
@@ -348,11 +407,11 @@ fn hash_files(
 
 fn run_hash(args: HashArgs) -> Result<ExitCode, String> {
     let mut outcome = Outcome::default();
-    let results = hash_files(&args.paths, &args.hashing, &mut outcome)?;
+    let results = hash_files(&args.paths, &args.hashing, args.dihedral, &mut outcome)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     if args.format == Format::Csv {
-        let header = if args.hashing.dihedral {
+        let header = if args.dihedral {
             "orig,rot90,rot180,rot270,flipx,flipy,flipp,flipm,quality,path"
         } else {
             "hash,quality,path"
@@ -371,10 +430,10 @@ fn run_hash(args: HashArgs) -> Result<ExitCode, String> {
         }
     }
     let _ = out.flush();
+    outcome.report_failed();
     Ok(outcome.exit_code())
 }
 
-/// Builds a matcher with one list per file, named after the file's stem.
 /// Adds one list per file to `matcher`, named after the file's stem.
 fn load_lists(matcher: &Matcher, args: &ListArgs) -> Result<(), String> {
     for path in &args.lists {
@@ -509,16 +568,42 @@ fn run_stats(args: StatsArgs) -> Result<ExitCode, String> {
 }
 
 fn run_match(args: MatchArgs) -> Result<ExitCode, String> {
+    let outcome = match_uploads("match", &args.uploads, args.dihedral)?;
+    if !outcome.stdout_closed {
+        outcome.report_failed();
+    }
+    Ok(outcome.exit_code())
+}
+
+fn run_scan(args: ScanArgs) -> Result<ExitCode, String> {
+    let outcome = match_uploads("scan", &args.uploads, !args.no_dihedral)?;
+    if !outcome.stdout_closed {
+        outcome.report_summary();
+    }
+    Ok(outcome.exit_code())
+}
+
+/// The lists uploads are matched against: a snapshot and/or list files.
+fn open_lists(command: &str, args: &UploadArgs) -> Result<Matcher, String> {
     let matcher = match &args.index {
         Some(path) => Matcher::open(path).map_err(|e| e.to_string())?,
         None if args.lists.lists.is_empty() => {
-            return Err("match needs --index SNAPSHOT or at least one --list".to_string())
+            return Err(format!(
+                "{command} needs --index SNAPSHOT or at least one --list"
+            ))
         }
         None => Matcher::new(),
     };
     load_lists(&matcher, &args.lists)?;
+    Ok(matcher)
+}
+
+/// What `match` and `scan` do per upload: hash it (all eight orientations if `dihedral`), match
+/// it against the lists and print one record per upload; failures and skips go to stderr.
+fn match_uploads(command: &str, args: &UploadArgs, dihedral: bool) -> Result<Outcome, String> {
+    let matcher = open_lists(command, args)?;
     let mut outcome = Outcome::default();
-    let results = hash_files(&args.paths, &args.hashing, &mut outcome)?;
+    let results = hash_files(&args.paths, &args.hashing, dihedral, &mut outcome)?;
     // The hasher already enforced the quality floor.
     let options = QueryOptions { quality_floor: 0 };
     let stdout = std::io::stdout();
@@ -536,12 +621,20 @@ fn run_match(args: MatchArgs) -> Result<ExitCode, String> {
             Hashed::Dihedral(d) => matcher.query_dihedral(d, &options),
         }
         .expect("the floor is 0, so a query cannot be refused");
+        if found.is_empty() {
+            outcome.clean += 1;
+        } else {
+            outcome.matched += 1;
+        }
         if write_matches(&mut out, args.format, path, hashed, &found).is_err() {
-            return Ok(ExitCode::SUCCESS);
+            outcome.stdout_closed = true;
+            return Ok(outcome);
         }
     }
-    let _ = out.flush();
-    Ok(outcome.exit_code())
+    if out.flush().is_err() {
+        outcome.stdout_closed = true;
+    }
+    Ok(outcome)
 }
 
 fn write_matches(
@@ -586,16 +679,24 @@ fn write_matches(
 
 /// Files named on the command line, and every file under the folders named, sorted per folder.
 /// Unreadable paths are reported and counted.
+/// Symbolic links are followed, but each folder is walked once, so a link to a folder above it
+/// cannot loop.
 fn collect_files(paths: &[PathBuf]) -> (Vec<PathBuf>, usize) {
     let mut files = Vec::new();
     let mut failed = 0;
+    let mut walked = std::collections::HashSet::new();
     for path in paths {
-        walk(path, &mut files, &mut failed);
+        walk(path, &mut files, &mut failed, &mut walked);
     }
     (files, failed)
 }
 
-fn walk(path: &Path, files: &mut Vec<PathBuf>, failed: &mut usize) {
+fn walk(
+    path: &Path,
+    files: &mut Vec<PathBuf>,
+    failed: &mut usize,
+    walked: &mut std::collections::HashSet<PathBuf>,
+) {
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
         Err(e) => {
@@ -607,6 +708,12 @@ fn walk(path: &Path, files: &mut Vec<PathBuf>, failed: &mut usize) {
     if !meta.is_dir() {
         files.push(path.to_path_buf());
         return;
+    }
+    // A folder reached a second time (through a link) holds nothing new.
+    if let Ok(real) = std::fs::canonicalize(path) {
+        if !walked.insert(real) {
+            return;
+        }
     }
     let entries = match std::fs::read_dir(path) {
         Ok(entries) => entries,
@@ -623,7 +730,7 @@ fn walk(path: &Path, files: &mut Vec<PathBuf>, failed: &mut usize) {
             .file_name()
             .is_some_and(|n| n.to_string_lossy().starts_with('.'));
         if !hidden {
-            walk(&child, files, failed);
+            walk(&child, files, failed, walked);
         }
     }
 }
