@@ -331,11 +331,91 @@ fn matcher_rows(
     let _ = std::fs::remove_file(&path);
 }
 
+/// Where a BK-tree could win: short hashes and small radii, where its triangle-inequality
+/// pruning skips most of the tree. 64-bit hashes are stored in the low 64 bits of a
+/// `Hash256` (the other bits zero, so distances are the 64-bit ones); the linear scan still
+/// reads 32 bytes per entry there, which favours the tree. One million uniform entries.
+fn bktree_rows(rows: &mut Vec<Row>) {
+    let n = 1_000_000;
+    let mut rng = Rng(0xb17e);
+    let short = |h: Hash256| Hash256::from_words([h.words()[0], 0, 0, 0]);
+    for (bits, radius) in [(64u32, 4u32), (64, 10), (256, 4), (256, 31)] {
+        let mut data = uniform(n, &mut rng);
+        if bits == 64 {
+            data.iter_mut().for_each(|h| *h = short(*h));
+        }
+        let qs: Vec<Hash256> = (0..QUERIES)
+            .map(|i| {
+                if i % 2 == 0 {
+                    let stored = data[rng.below(n as u64) as usize];
+                    let flips = 1 + rng.below(u64::from(radius));
+                    let flipped = rng.flip(stored, flips);
+                    if bits == 64 {
+                        short(flipped)
+                    } else {
+                        flipped
+                    }
+                } else if bits == 64 {
+                    short(rng.hash())
+                } else {
+                    rng.hash()
+                }
+            })
+            .collect();
+        for kind in [IndexKind::BkTree, IndexKind::Linear, IndexKind::MultiIndex] {
+            if kind == IndexKind::MultiIndex && bits == 64 {
+                continue; // 12 of its 16 chunks would be constant: not meant for short hashes
+            }
+            let t = Instant::now();
+            let idx = index::build(kind, data.iter().enumerate().map(|(i, &h)| (i as u32, h)));
+            let build_s = t.elapsed().as_secs_f64();
+            let (p50_us, p99_us) = latencies(|q| idx.radius(q, radius).len(), &qs);
+            rows.push(Row {
+                case: format!("{bits}-bit r={radius} 1M"),
+                index: kind.name().to_string(),
+                build_s,
+                bytes_per_entry: idx.heap_bytes() as f64 / n as f64,
+                p50_us,
+                p99_us,
+                extra: String::new(),
+            });
+        }
+    }
+}
+
+/// One thread's sequential read bandwidth in GB/s: the best of 5 passes summing 512 MB (the
+/// yardstick for the linear scan, which streams 32 bytes per entry).
+fn read_bandwidth_gbs() -> f64 {
+    let words = vec![1u64; 64 << 20];
+    (0..5)
+        .map(|_| {
+            let t = Instant::now();
+            let sum = black_box(&words)
+                .iter()
+                .fold(0u64, |a, &w| a.wrapping_add(w));
+            black_box(sum);
+            (words.len() * 8) as f64 / t.elapsed().as_secs_f64() / 1e9
+        })
+        .fold(0.0, f64::max)
+}
+
 fn main() {
     let mut c = Criterion::default().configure_from_args();
     let mut rows = Vec::new();
     bench(&mut c, &mut rows);
+    bktree_rows(&mut rows);
     c.final_summary();
+    let gbs = read_bandwidth_gbs();
+    println!("\nsequential read bandwidth, one thread: {gbs:.1} GB/s");
+    for r in rows.iter().filter(|r| r.index == "linear") {
+        let n: f64 = r.case.rsplit('-').next().and_then(|n| n.parse().ok()).unwrap_or(0.0);
+        let scan_gbs = n * 32.0 / (r.p50_us * 1e-6) / 1e9;
+        println!(
+            "linear scan {}: {scan_gbs:.1} GB/s at p50 = {:.0} % of it",
+            r.case,
+            100.0 * scan_gbs / gbs
+        );
+    }
     println!(
         "\nexact radius {RADIUS}, one thread unless said; {QUERIES} queries, half near-duplicates"
     );

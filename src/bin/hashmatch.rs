@@ -529,9 +529,15 @@ fn run_index(command: IndexCommand) -> Result<ExitCode, String> {
     if args.lists.lists.is_empty() {
         return Err("index build needs at least one --list".to_string());
     }
+    let steps = progress_steps();
+    steps.set_message("reading the lists");
     let matcher = Matcher::new();
     load_lists(&matcher, &args.lists)?;
+    steps.set_message("building the index");
+    matcher.compact();
+    steps.set_message(format!("writing {}", args.out.display()));
     matcher.save(&args.out).map_err(|e| e.to_string())?;
+    steps.finish_and_clear();
     let stats = matcher.stats();
     let entries: usize = stats.iter().map(|s| s.entries).sum();
     eprintln!(
@@ -733,6 +739,19 @@ fn walk(
             walk(&child, files, failed, walked);
         }
     }
+}
+
+/// A spinner naming the current step of a long command (on a terminal only).
+fn progress_steps() -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new_spinner();
+    if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} ({elapsed})") {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
 }
 
 fn progress_bar(len: u64) -> ProgressBar {
