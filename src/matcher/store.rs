@@ -9,6 +9,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use rayon::prelude::*;
+
 use super::segment::{NewEntry, Segment};
 use crate::hash::Hash256;
 use crate::index::{scan_knn, scan_radius, scan_radius_multi, Hit, IndexKind, Kernel};
@@ -17,6 +19,10 @@ use crate::list::Entry;
 /// Below this many delta entries or dead slots no compaction is started.
 const COMPACT_MIN: usize = 4096;
 
+/// Inserts of at least this many entries are looked up through a sorted run rather than a
+/// hash map entry each (sorting ten million ids is several times cheaper than hashing them).
+const RUN_MIN: usize = 256;
+
 /// Entries inserted since the segment was built.
 #[derive(Clone, Default)]
 struct Delta {
@@ -24,9 +30,20 @@ struct Delta {
     ids: Vec<u64>,
     lists: Vec<u32>,
     labels: Vec<Option<Arc<str>>>,
-    /// `(list, entry id)` -> delta position, for live delta entries only (foldhash: several
-    /// times faster than SipHash on integer keys, still seeded per map).
+    /// `(list, entry id)` -> delta position of live entries added by small inserts
+    /// (foldhash: several times faster than SipHash on integer keys, still seeded per map).
     by_entry: HashMap<(u32, u64), u32, foldhash::fast::RandomState>,
+    /// Large inserts, each found by binary search (their entries may since have died).
+    runs: Vec<Run>,
+}
+
+/// The entries of one large insert: delta positions `start..start + order.len()`, all of
+/// list `list`; `order` holds their offsets sorted by entry id.
+#[derive(Clone)]
+struct Run {
+    list: u32,
+    start: u32,
+    order: Vec<u32>,
 }
 
 /// A change, by `(list, entry id)`, replayed onto a store compacted while it happened.
@@ -40,7 +57,8 @@ pub(crate) enum Op {
 #[derive(Clone, Default)]
 pub(crate) struct Store {
     pub(crate) segment: Arc<Segment>,
-    delta: Delta,
+    /// Shared with a compaction in progress; copied on the first change after it started.
+    delta: Arc<Delta>,
     /// One bit per slot: removed.
     dead: Vec<u64>,
     dead_count: usize,
@@ -53,7 +71,7 @@ impl Store {
         let slots = segment.len();
         Store {
             segment: Arc::new(segment),
-            delta: Delta::default(),
+            delta: Arc::default(),
             dead: vec![0; slots.div_ceil(64)],
             dead_count: 0,
             disabled,
@@ -81,8 +99,26 @@ impl Store {
 
     /// The slot of entry `id` of list `list`, if live.
     pub(crate) fn find(&self, list: u32, id: u64) -> Option<u32> {
+        let base = self.segment.len();
         if let Some(&d) = self.delta.by_entry.get(&(list, id)) {
-            return Some(self.segment.len() as u32 + d);
+            return Some((base + d as usize) as u32);
+        }
+        let delta = &self.delta;
+        for run in delta.runs.iter().rev().filter(|run| run.list == list) {
+            let start = run.start as usize;
+            let at = run
+                .order
+                .partition_point(|&off| delta.ids[start + off as usize] < id);
+            // A run may hold the id more than once only if all but one died; look at all.
+            for &off in &run.order[at..] {
+                let d = start + off as usize;
+                if delta.ids[d] != id {
+                    break;
+                }
+                if self.is_live(base + d) {
+                    return Some((base + d) as u32);
+                }
+            }
         }
         let pos = self.segment.find(list, id)?;
         self.is_live(pos as usize).then_some(pos)
@@ -91,25 +127,34 @@ impl Store {
     /// Appends entries to `list`; the caller has checked that their ids are new to it.
     pub(crate) fn insert(&mut self, list: u32, entries: Vec<Entry>) {
         let base = self.segment.len();
-        let d = &mut self.delta;
-        d.hashes.reserve(entries.len());
-        d.ids.reserve(entries.len());
-        d.lists.reserve(entries.len());
-        d.labels.reserve(entries.len());
-        d.by_entry.reserve(entries.len());
-        self.dead
-            .reserve((base + d.hashes.len() + entries.len()).div_ceil(64) - self.dead.len());
+        let d = Arc::make_mut(&mut self.delta);
+        let start = d.hashes.len();
+        let count = entries.len();
+        d.hashes.reserve(count);
+        d.ids.reserve(count);
+        d.lists.reserve(count);
+        d.labels.reserve(count);
         for e in entries {
-            let d = self.delta.hashes.len() as u32;
-            self.delta.hashes.push(e.hash);
-            self.delta.ids.push(e.id);
-            self.delta.lists.push(list);
-            self.delta.labels.push(e.label.map(Arc::from));
-            self.delta.by_entry.insert((list, e.id), d);
-            if self.dead.len() * 64 < base + self.delta.hashes.len() {
-                self.dead.push(0);
+            d.hashes.push(e.hash);
+            d.ids.push(e.id);
+            d.lists.push(list);
+            d.labels.push(e.label.map(Arc::from));
+        }
+        if count >= RUN_MIN {
+            let ids = &d.ids[start..];
+            let mut order: Vec<u32> = (0..count as u32).collect();
+            order.par_sort_unstable_by_key(|&off| ids[off as usize]);
+            d.runs.push(Run {
+                list,
+                start: start as u32,
+                order,
+            });
+        } else {
+            for (k, &id) in d.ids[start..].iter().enumerate() {
+                d.by_entry.insert((list, id), (start + k) as u32);
             }
         }
+        self.dead.resize((base + d.hashes.len()).div_ceil(64), 0);
     }
 
     /// Removes the live entry at `slot`; returns its disable reason, if it had one.
@@ -119,9 +164,10 @@ impl Store {
         self.dead[s / 64] |= 1 << (s % 64);
         self.dead_count += 1;
         if let Some(d) = s.checked_sub(self.segment.len()) {
-            self.delta
-                .by_entry
-                .remove(&(self.delta.lists[d], self.delta.ids[d]));
+            let key = (self.delta.lists[d], self.delta.ids[d]);
+            if self.delta.by_entry.get(&key) == Some(&(d as u32)) {
+                Arc::make_mut(&mut self.delta).by_entry.remove(&key);
+            }
         }
         self.disabled.remove(&slot)
     }
@@ -309,7 +355,8 @@ impl Store {
             + d.ids.capacity() * 8
             + d.lists.capacity() * 4
             + d.labels.capacity() * 16
-            + d.by_entry.capacity() * 24;
+            + d.by_entry.capacity() * 24
+            + d.runs.iter().map(|r| r.order.capacity() * 4).sum::<usize>();
         self.segment.bytes() + delta + self.dead.capacity() * 8 + self.disabled.capacity() * 24
     }
 
@@ -383,7 +430,8 @@ mod tests {
             let mut store = Store::default();
             store.insert(0, (0..300).map(entry).collect());
             store = store.compacted(kind);
-            store.insert(1, (0..100).map(entry).collect());
+            // 300 entries: a sorted run, not map entries.
+            store.insert(1, (0..300).map(entry).collect());
             for (list, id) in [(0, 5), (1, 7)] {
                 let slot = store.find(list, id).unwrap();
                 store.remove(slot);
@@ -405,6 +453,12 @@ mod tests {
                     Op::SetDisabled(1, 13, Some("appeal".into())),
                     Op::SetDisabled(0, 1004, Some("appeal".into())),
                     Op::Insert(0, vec![entry(5)]),
+                    // Ids that died in the first run come back in a second one.
+                    Op::Remove(1, 20),
+                    Op::Remove(1, 21),
+                    Op::Insert(1, (20..22).chain(1000..1300).map(entry).collect()),
+                    Op::Remove(1, 1100),
+                    Op::SetDisabled(1, 21, Some("appeal".into())),
                 ]
             };
             for op in ops() {
@@ -416,6 +470,15 @@ mod tests {
                 compacted.apply(op);
             }
             assert_eq!(observe(&compacted), observe(&store), "{kind}");
+            for (list, id, live) in [
+                (1, 20, true),
+                (1, 1100, false),
+                (1, 12, true),
+                (0, 10, false),
+            ] {
+                assert_eq!(store.find(list, id).is_some(), live, "{list}/{id}");
+                assert_eq!(compacted.find(list, id).is_some(), live, "{list}/{id}");
+            }
             assert_eq!(compacted.len(), store.len());
         }
     }
