@@ -31,6 +31,7 @@
 
 pub mod decode;
 mod error;
+pub mod ffi;
 mod fsutil;
 pub mod hash;
 mod hasher;
