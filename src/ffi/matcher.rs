@@ -712,8 +712,8 @@ pub unsafe extern "C" fn hm_matcher_query_many(
 /// The number of matches in `matches`; 0 for NULL. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn hm_matches_len(matches: *const hm_matches) -> usize {
-    // SAFETY: NULL or a live results object, by the documented contract.
     infallible(0, || {
+        // SAFETY: NULL or a live results object, by the documented contract.
         unsafe { matches.as_ref() }.map_or(0, |m| m.items.len())
     })
 }

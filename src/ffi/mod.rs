@@ -385,3 +385,60 @@ pub(crate) unsafe fn free_box<T>(ptr: *mut T) {
         drop(unsafe { Box::from_raw(ptr) });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blank() -> hm_error {
+        hm_error {
+            code: -1,
+            message: [b'?' as c_char; HM_ERROR_MESSAGE_SIZE],
+        }
+    }
+
+    fn text(err: &hm_error) -> String {
+        // SAFETY: the boundary NUL-terminates the message.
+        unsafe { CStr::from_ptr(err.message.as_ptr()) }
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    #[test]
+    fn a_panic_becomes_hm_panic_with_its_message() {
+        let mut err = blank();
+        // SAFETY: `err` is a valid hm_error.
+        let status = unsafe { boundary(&mut err, || panic!("boom {}", 42)) };
+        assert_eq!((status, err.code), (HM_PANIC, HM_PANIC));
+        assert_eq!(text(&err), "internal error (panic caught): boom 42");
+        // SAFETY: NULL is allowed.
+        let status = unsafe { boundary(std::ptr::null_mut(), || panic!("static")) };
+        assert_eq!(status, HM_PANIC);
+        assert_eq!(infallible(7usize, || panic!("in an infallible export")), 7);
+    }
+
+    #[test]
+    fn success_clears_the_error_and_failures_fill_it() {
+        let mut err = blank();
+        // SAFETY: `err` is a valid hm_error.
+        unsafe {
+            assert_eq!(boundary(&mut err, || Ok(())), HM_OK);
+            assert_eq!((err.code, text(&err)), (HM_OK, String::new()));
+            let status = boundary(&mut err, || Err(Failure::null("out")));
+            assert_eq!((status, err.code), (HM_NULL_ARGUMENT, HM_NULL_ARGUMENT));
+            assert_eq!(text(&err), "out is NULL");
+        }
+    }
+
+    #[test]
+    fn long_messages_are_cut_on_a_character_boundary() {
+        let mut buf = [0 as c_char; 8];
+        write_message(&mut buf, "ab\u{e9}\u{e9}\u{e9}\u{e9}");
+        // 7 bytes fit; "ab" + 2 whole "é" (4 bytes) = 6, the third would be cut in half.
+        // SAFETY: NUL-terminated by write_message.
+        let got = unsafe { CStr::from_ptr(buf.as_ptr()) }.to_str().unwrap();
+        assert_eq!(got, "ab\u{e9}\u{e9}");
+        write_message(&mut buf, "");
+        assert_eq!(buf[0], 0);
+    }
+}
