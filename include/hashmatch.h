@@ -316,8 +316,7 @@ typedef struct hm_match {
 #define HM_NULL_ARGUMENT 1
 
 /**
- * An argument is out of range: an unknown enum value, a string that is not UTF-8, a zero
- * count where one is required.
+ * An argument is out of range: an unknown `HM_*` enum value, or a string that is not UTF-8.
  */
 #define HM_INVALID_ARGUMENT 2
 

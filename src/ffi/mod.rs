@@ -42,8 +42,7 @@ pub type hm_status = i32;
 pub const HM_OK: hm_status = 0;
 /// A required pointer argument was NULL.
 pub const HM_NULL_ARGUMENT: hm_status = 1;
-/// An argument is out of range: an unknown enum value, a string that is not UTF-8, a zero
-/// count where one is required.
+/// An argument is out of range: an unknown `HM_*` enum value, or a string that is not UTF-8.
 pub const HM_INVALID_ARGUMENT: hm_status = 2;
 /// The caller's buffer is too small; the message (and, where the function has one, its
 /// `needed` output) says how large it must be.
