@@ -1624,3 +1624,50 @@ fn committed_header_is_the_generated_one() {
     );
     assert!(header.contains("#ifndef HASHMATCH_H") && header.contains("extern \"C\""));
 }
+
+#[test]
+fn results_hold_many_lists_and_strings_c_can_read() {
+    // A snapshot made by a Rust user may hold names C cannot represent (an interior NUL).
+    use hashmatch::list::Entry;
+    use hashmatch::matcher::{ListSettings, Matcher};
+    let dir = scratch("strings");
+    let rust = Matcher::new();
+    let h: hashmatch::Hash256 = A_HEX.parse().unwrap();
+    for (i, list) in ["zeta", "alpha", "nul\0inside", "mid"]
+        .into_iter()
+        .enumerate()
+    {
+        rust.add_list(list, ListSettings::default()).unwrap();
+        for id in 0..3u64 {
+            let label = (id != 1).then(|| format!("label {i}/{id}\0tail"));
+            rust.insert(list, Entry { hash: h, id, label }).unwrap();
+        }
+    }
+    let snap = dir.join("strings.hmsnap");
+    rust.save(&snap).unwrap();
+    let mut m = null_mut();
+    let mut out = null_mut();
+    let mut err = new_error();
+    // SAFETY: valid pointers.
+    unsafe {
+        ok(
+            hm_matcher_open(c_path(&snap).as_ptr(), &mut m, &mut err),
+            &err,
+        );
+        ok(
+            hm_matcher_knn(m, &hash(A_HEX), 100, &mut out, &mut err),
+            &err,
+        );
+        hm_matcher_free(m);
+    }
+    let found = collect(out);
+    assert_eq!(found.len(), 12);
+    let lists: Vec<&str> = found.iter().map(|f| f.1.as_str()).collect();
+    assert_eq!(&lists[..3], ["alpha"; 3]);
+    assert_eq!(&lists[3..6], ["mid"; 3]);
+    assert_eq!(&lists[6..9], ["nul\u{fffd}inside"; 3]);
+    assert_eq!(&lists[9..], ["zeta"; 3]);
+    assert_eq!(found[0].3.as_deref(), Some("label 1/0\u{fffd}tail"));
+    assert_eq!(found[1].3, None);
+    assert_eq!(found[11].3.as_deref(), Some("label 0/2\u{fffd}tail"));
+}

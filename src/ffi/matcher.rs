@@ -1,8 +1,7 @@
 //! `hm_matcher` (named hash lists, their index and snapshots) and `hm_matches` (a query's
 //! results).
 
-use std::collections::HashMap;
-use std::ffi::{c_char, CString};
+use std::ffi::c_char;
 
 use super::hash::{
     hm_orientation, hm_pdq_dihedral, hm_pdq_hash, hm_pdq_result, orientation_number,
@@ -68,41 +67,69 @@ pub struct hm_match {
 /// matcher changes or is freed. Any number of threads may read one `hm_matches` at once.
 pub struct hm_matches {
     items: Vec<hm_match>,
-    /// The strings `items` point to (a `CString`'s heap buffer does not move with it).
-    _strings: Vec<CString>,
+    /// The NUL-terminated strings `items` point to, back to back.
+    _text: Box<[u8]>,
 }
 
 impl hm_matches {
+    /// Copies the matches and their strings into one object: three allocations at most (the
+    /// object, the array, one buffer for every string), whatever the number of matches.
     fn new(results: impl IntoIterator<Item = (usize, Match)>) -> Box<hm_matches> {
-        let mut strings = Vec::new();
-        // List names and labels are shared `Arc<str>`s: copy each distinct one once.
-        let mut copied: HashMap<(*const u8, usize), *const c_char> = HashMap::new();
-        let mut c_str = |s: &str| -> *const c_char {
-            *copied.entry((s.as_ptr(), s.len())).or_insert_with(|| {
-                let owned = CString::new(s)
-                    .unwrap_or_else(|_| CString::new(s.replace('\0', "\u{fffd}")).unwrap());
-                let ptr = owned.as_ptr();
-                strings.push(owned);
-                ptr
-            })
-        };
-        let items = results
-            .into_iter()
-            .map(|(query, m)| hm_match {
-                list: c_str(&m.list),
+        let results = results.into_iter();
+        let mut items: Vec<hm_match> = Vec::with_capacity(results.size_hint().0);
+        let mut text: Vec<u8> = Vec::with_capacity(items.capacity() * 24);
+        // Each list's name is copied once (a query meets few lists); labels are per entry.
+        let mut lists: Vec<(usize, usize)> = Vec::new(); // (offset, length) in `text`
+        for (query, m) in results {
+            let name = m.list.as_bytes();
+            let known = lists
+                .iter()
+                .find(|&&(offset, len)| &text[offset..offset + len] == name);
+            let list = match known {
+                Some(&(offset, _)) => offset,
+                None => {
+                    let offset = push_c_str(&mut text, &m.list);
+                    lists.push((offset, text.len() - 1 - offset));
+                    offset
+                }
+            };
+            let label = m.label.as_deref().map(|l| push_c_str(&mut text, l));
+            // The string pointers hold offsets into `text` until it stops moving (below). Offset
+            // 0 is always the first list name, so a label's offset never reads as NULL.
+            items.push(hm_match {
+                list: std::ptr::without_provenance(list),
                 entry_id: m.entry_id,
-                label: m.label.as_deref().map_or(std::ptr::null(), &mut c_str),
+                label: label.map_or(std::ptr::null(), std::ptr::without_provenance),
                 hash: m.hash.into(),
                 distance: m.distance,
                 orientation: orientation_number(m.orientation),
                 query,
-            })
-            .collect();
-        Box::new(hm_matches {
-            items,
-            _strings: strings,
-        })
+            });
+        }
+        let text = text.into_boxed_slice();
+        let base = text.as_ptr().cast::<c_char>();
+        for item in &mut items {
+            // Every offset was returned by push_c_str, so it lies inside `text`.
+            item.list = base.wrapping_add(item.list.addr());
+            if !item.label.is_null() {
+                item.label = base.wrapping_add(item.label.addr());
+            }
+        }
+        Box::new(hm_matches { items, _text: text })
     }
+}
+
+/// Appends `s` and a NUL to `text` (an interior NUL, which C could not see past, becomes
+/// U+FFFD) and returns where it starts.
+fn push_c_str(text: &mut Vec<u8>, s: &str) -> usize {
+    let offset = text.len();
+    if s.as_bytes().contains(&0) {
+        text.extend_from_slice(s.replace('\0', "\u{fffd}").as_bytes());
+    } else {
+        text.extend_from_slice(s.as_bytes());
+    }
+    text.push(0);
+    offset
 }
 
 /// Settings of a query that checks quality.
