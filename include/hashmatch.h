@@ -859,6 +859,28 @@ hm_status hm_matcher_enable(struct hm_matcher *matcher,
                             struct hm_error *err);
 
 /**
+ * Why the entry `entry_id` of the list `list` is disabled. Writes to `*disabled` whether it is;
+ * when it is, writes the reason given to `hm_matcher_disable`, NUL-terminated, into `buf`
+ * (`buf_size` bytes; `buf` may be NULL when `buf_size` is 0), and when it is not, writes an
+ * empty string if `buf_size` > 0. `*needed` (when `needed` is not NULL) receives the bytes the
+ * text needs, its NUL included, also when the call fails with `HM_BUFFER_TOO_SMALL`: call
+ * once with `buf_size` 0 to learn the size. Thread-safe.
+ *
+ * Returns `HM_OK`; `HM_NULL_ARGUMENT` if `matcher`, `list` or `disabled` is NULL, or `buf`
+ * with `buf_size` > 0; `HM_INVALID_ARGUMENT` if `list` is not UTF-8; `HM_MATCHER` if there
+ * is no such list or entry; `HM_BUFFER_TOO_SMALL` if the reason does not fit (then only
+ * `*needed` is written).
+ */
+hm_status hm_matcher_disabled_reason(const struct hm_matcher *matcher,
+                                     const char *list,
+                                     uint64_t entry_id,
+                                     bool *disabled,
+                                     char *buf,
+                                     size_t buf_size,
+                                     size_t *needed,
+                                     struct hm_error *err);
+
+/**
  * The upload check: every enabled entry of every enabled list within that list's threshold of
  * `upload->hash`. `options` may be NULL for the defaults. On `HM_OK` a new results object
  * (possibly empty) is stored in `*out`; the caller frees it with `hm_matches_free`.

@@ -1491,19 +1491,21 @@ fn concurrent_queries_and_changes_on_one_matcher() {
     unsafe { hm_matcher_free(shared.0) };
 }
 
-/// The static library cargo built for this test run: `target/<profile>/libhashmatch.a`, beside
-/// the `deps/` folder holding this test binary.
+/// The static library cargo built for this test run. Building the tests compiles the library
+/// with every crate type of `[lib]` into `target/<profile>/deps/`, beside this test binary;
+/// only `cargo build` also copies it up to `target/<profile>/libhashmatch.a`, which may therefore
+/// be older than the code under test and is not used.
 fn static_library() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(Path::parent).unwrap();
-    let lib = profile_dir.join(if cfg!(windows) {
+    let name = if cfg!(windows) {
         "hashmatch.lib"
     } else {
         "libhashmatch.a"
-    });
+    };
+    let lib = exe.parent().unwrap().join(name);
     assert!(
         lib.exists(),
-        "{} is missing: cargo builds it with the test",
+        "{} is missing: cargo builds it with the tests ([lib] crate-type has staticlib)",
         lib.display()
     );
     lib
@@ -1531,7 +1533,8 @@ const NATIVE_LIBS: [&str; 6] = ["-lgcc_s", "-lutil", "-lrt", "-lpthread", "-lm",
 
 #[test]
 fn c_program_passes() {
-    if !cfg!(unix) || !have("cc") {
+    // The link line below is Linux's (hashmatch.pc carries each platform's own).
+    if !cfg!(target_os = "linux") || !have("cc") {
         return;
     }
     let dir = scratch("c-program");
@@ -1562,7 +1565,7 @@ fn c_program_passes() {
 
 #[test]
 fn header_compiles_as_cpp() {
-    if !cfg!(unix) || !have("c++") {
+    if !cfg!(target_os = "linux") || !have("c++") {
         return;
     }
     let dir = scratch("cpp");
@@ -1670,4 +1673,161 @@ fn results_hold_many_lists_and_strings_c_can_read() {
     assert_eq!(found[0].3.as_deref(), Some("label 1/0\u{fffd}tail"));
     assert_eq!(found[1].3, None);
     assert_eq!(found[11].3.as_deref(), Some("label 0/2\u{fffd}tail"));
+}
+
+#[test]
+fn disabled_reason_into_a_caller_buffer() {
+    let m = demo_matcher(HM_INDEX_AUTO);
+    let demo = c("demo");
+    let reason = "false positive, review 12";
+    let mut err = new_error();
+    let mut disabled = true;
+    let mut needed = 0usize;
+    let mut buf = [b'x' as c_char; 64];
+    // SAFETY: valid pointers and sizes, or NULLs the function must refuse.
+    unsafe {
+        // Enabled: not disabled, empty text, 1 byte needed.
+        ok(
+            hm_matcher_disabled_reason(
+                m,
+                demo.as_ptr(),
+                1001,
+                &mut disabled,
+                buf.as_mut_ptr(),
+                buf.len(),
+                &mut needed,
+                &mut err,
+            ),
+            &err,
+        );
+        assert!(!disabled);
+        assert_eq!((needed, buf[0]), (1, 0));
+        ok(
+            hm_matcher_disable(m, demo.as_ptr(), 1001, c(reason).as_ptr(), &mut err),
+            &err,
+        );
+        // Ask for the size first, with no buffer.
+        fails(
+            HM_BUFFER_TOO_SMALL,
+            hm_matcher_disabled_reason(
+                m,
+                demo.as_ptr(),
+                1001,
+                &mut disabled,
+                null_mut(),
+                0,
+                &mut needed,
+                &mut err,
+            ),
+            &err,
+        );
+        assert_eq!(needed, reason.len() + 1);
+        let mut small = [b'x' as c_char; 8];
+        disabled = false;
+        fails(
+            HM_BUFFER_TOO_SMALL,
+            hm_matcher_disabled_reason(
+                m,
+                demo.as_ptr(),
+                1001,
+                &mut disabled,
+                small.as_mut_ptr(),
+                small.len(),
+                &mut needed,
+                &mut err,
+            ),
+            &err,
+        );
+        assert_eq!(needed, reason.len() + 1);
+        assert!(!disabled && small.iter().all(|&ch| ch == b'x' as c_char));
+        ok(
+            hm_matcher_disabled_reason(
+                m,
+                demo.as_ptr(),
+                1001,
+                &mut disabled,
+                buf.as_mut_ptr(),
+                needed,
+                null_mut(),
+                &mut err,
+            ),
+            &err,
+        );
+        assert!(disabled);
+        assert_eq!(text(buf.as_ptr()), reason);
+
+        fails(
+            HM_MATCHER,
+            hm_matcher_disabled_reason(
+                m,
+                demo.as_ptr(),
+                5,
+                &mut disabled,
+                buf.as_mut_ptr(),
+                64,
+                &mut needed,
+                &mut err,
+            ),
+            &err,
+        );
+        fails(
+            HM_MATCHER,
+            hm_matcher_disabled_reason(
+                m,
+                c("nope").as_ptr(),
+                1001,
+                &mut disabled,
+                buf.as_mut_ptr(),
+                64,
+                &mut needed,
+                &mut err,
+            ),
+            &err,
+        );
+        for status in [
+            hm_matcher_disabled_reason(
+                null(),
+                demo.as_ptr(),
+                1001,
+                &mut disabled,
+                buf.as_mut_ptr(),
+                64,
+                &mut needed,
+                &mut err,
+            ),
+            hm_matcher_disabled_reason(
+                m,
+                null(),
+                1001,
+                &mut disabled,
+                buf.as_mut_ptr(),
+                64,
+                &mut needed,
+                &mut err,
+            ),
+            hm_matcher_disabled_reason(
+                m,
+                demo.as_ptr(),
+                1001,
+                null_mut(),
+                buf.as_mut_ptr(),
+                64,
+                &mut needed,
+                &mut err,
+            ),
+            hm_matcher_disabled_reason(
+                m,
+                demo.as_ptr(),
+                1001,
+                &mut disabled,
+                null_mut(),
+                64,
+                &mut needed,
+                &mut err,
+            ),
+        ] {
+            assert_eq!(status, HM_NULL_ARGUMENT);
+        }
+        hm_matcher_free(m);
+    }
 }

@@ -7,7 +7,7 @@ use super::hash::{
     hm_orientation, hm_pdq_dihedral, hm_pdq_hash, hm_pdq_result, orientation_number,
 };
 use super::{array, boundary, deref, free_box, hm_error, hm_status, infallible, opt_utf8};
-use super::{out_ptr, path, utf8, write_out, Failure, FfiResult};
+use super::{out_ptr, path, utf8, write_out, Failure, FfiResult, HM_BUFFER_TOO_SMALL};
 use crate::list::Entry;
 use crate::matcher::{ListSettings, Match, Matcher, QueryOptions};
 use crate::pdq::{DihedralHashes, PdqHash};
@@ -559,6 +559,66 @@ pub unsafe extern "C" fn hm_matcher_enable(
             // SAFETY: `list` is NULL or NUL-terminated.
             let list = utf8(list, "list")?;
             matcher.inner.enable(list, entry_id)?;
+            Ok(())
+        })
+    }
+}
+
+/// Why the entry `entry_id` of the list `list` is disabled. Writes to `*disabled` whether it is;
+/// when it is, writes the reason given to `hm_matcher_disable`, NUL-terminated, into `buf`
+/// (`buf_size` bytes; `buf` may be NULL when `buf_size` is 0), and when it is not, writes an
+/// empty string if `buf_size` > 0. `*needed` (when `needed` is not NULL) receives the bytes the
+/// text needs, its NUL included, also when the call fails with `HM_BUFFER_TOO_SMALL`: call
+/// once with `buf_size` 0 to learn the size. Thread-safe.
+///
+/// Returns `HM_OK`; `HM_NULL_ARGUMENT` if `matcher`, `list` or `disabled` is NULL, or `buf`
+/// with `buf_size` > 0; `HM_INVALID_ARGUMENT` if `list` is not UTF-8; `HM_MATCHER` if there
+/// is no such list or entry; `HM_BUFFER_TOO_SMALL` if the reason does not fit (then only
+/// `*needed` is written).
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn hm_matcher_disabled_reason(
+    matcher: *const hm_matcher,
+    list: *const c_char,
+    entry_id: u64,
+    disabled: *mut bool,
+    buf: *mut c_char,
+    buf_size: usize,
+    needed: *mut usize,
+    err: *mut hm_error,
+) -> hm_status {
+    // SAFETY: `err` is NULL or valid by the documented contract.
+    unsafe {
+        boundary(err, || -> FfiResult {
+            // SAFETY: `matcher` is NULL or a live handle.
+            let matcher = deref(matcher, "matcher")?;
+            // SAFETY: `list` is NULL or NUL-terminated.
+            let list = utf8(list, "list")?;
+            let disabled = out_ptr(disabled, "disabled")?;
+            if buf.is_null() && buf_size > 0 {
+                return Err(Failure::null("buf"));
+            }
+            let reason = matcher.inner.disabled_reason(list, entry_id)?;
+            let text = reason.as_deref().unwrap_or("").replace('\0', "\u{fffd}");
+            let size = text.len() + 1;
+            if let Some(needed) = needed.as_mut() {
+                *needed = size;
+            }
+            if reason.is_some() && buf_size < size {
+                return Err(Failure::new(
+                    HM_BUFFER_TOO_SMALL,
+                    format!("the reason needs {size} bytes, buf_size is {buf_size}"),
+                ));
+            }
+            if buf_size > 0 {
+                // SAFETY: `buf` is non-NULL and holds `buf_size` >= `size` bytes (or the text
+                // is empty and 1 byte is written).
+                let dst = std::slice::from_raw_parts_mut(buf.cast::<u8>(), size);
+                dst[..text.len()].copy_from_slice(text.as_bytes());
+                dst[text.len()] = 0;
+            }
+            // SAFETY: checked non-NULL.
+            write_out(disabled, reason.is_some());
             Ok(())
         })
     }

@@ -498,6 +498,27 @@ static void test_matcher(void) {
   OK(hm_matcher_query(m, &up1, NULL, &found, &err));
   CHECK(hm_matches_len(found) == 0);
   hm_matches_free(found);
+  {
+    bool disabled = false;
+    size_t needed = 0;
+    char reason[64];
+    FAILS(HM_BUFFER_TOO_SMALL,
+          hm_matcher_disabled_reason(m, "own", 7, &disabled, NULL, 0, &needed, &err));
+    CHECK(needed == strlen("false positive, review 12") + 1 && !disabled);
+    char *exact = malloc(needed);
+    OK(hm_matcher_disabled_reason(m, "own", 7, &disabled, exact, needed, NULL, &err));
+    CHECK(disabled && strcmp(exact, "false positive, review 12") == 0);
+    free(exact);
+    OK(hm_matcher_disabled_reason(m, "demo", 1001, &disabled, reason, sizeof reason, &needed,
+                                  &err));
+    CHECK(!disabled && reason[0] == '\0' && needed == 1);
+    FAILS(HM_MATCHER, hm_matcher_disabled_reason(m, "own", 8, &disabled, reason, sizeof reason,
+                                                 &needed, &err));
+    FAILS(HM_NULL_ARGUMENT, hm_matcher_disabled_reason(m, "own", 7, NULL, reason, sizeof reason,
+                                                       &needed, &err));
+    FAILS(HM_NULL_ARGUMENT, hm_matcher_disabled_reason(m, "own", 7, &disabled, NULL, 10,
+                                                       &needed, &err));
+  }
   FAILS(HM_MATCHER, hm_matcher_disable(m, "own", 8, "no such entry", &err));
   FAILS(HM_NULL_ARGUMENT, hm_matcher_disable(m, "own", 7, NULL, &err));
   FAILS(HM_NULL_ARGUMENT, hm_matcher_disable(m, NULL, 7, "r", &err));
