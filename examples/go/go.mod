@@ -1,0 +1,3 @@
+module hashmatch-example
+
+go 1.19

@@ -1,0 +1,332 @@
+// Package hashmatch wraps the hashmatch C library (include/hashmatch.h) for Go upload services:
+// PDQ hashing of uploads and exact matching against hash lists of known harmful images.
+//
+// Handles (Hasher, Matcher) are closed explicitly with Close; a finalizer frees a handle that
+// was forgotten, as a safety net only. Both are safe for concurrent use by many goroutines
+// (the C library documents this and keeps no per-thread state, so goroutines moving between
+// OS threads are fine). Close must not race with other calls on the same handle.
+//
+// This file links the static library built by `cargo build --release` in the repository; a
+// service with hashmatch installed system-wide would use `#cgo pkg-config: --static hashmatch`
+// instead.
+package hashmatch
+
+/*
+#cgo CFLAGS: -I${SRCDIR}/../../../include
+#cgo LDFLAGS: ${SRCDIR}/../../../target/release/libhashmatch.a -lpthread -ldl -lm
+#include <stdlib.h>
+#include "hashmatch.h"
+*/
+import "C"
+
+import (
+	"encoding/hex"
+	"fmt"
+	"runtime"
+	"unsafe"
+)
+
+// Version is the C library's version.
+func Version() string { return C.GoString(C.hm_version()) }
+
+// Error is a failed call: the library's status code and message.
+type Error struct {
+	Code    int
+	Message string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("hashmatch: %s (status %d)", e.Message, e.Code)
+}
+
+// Status codes callers may want to tell apart (see include/hashmatch.h for all of them).
+const (
+	StatusLowQuality     = int(C.HM_LOW_QUALITY)
+	StatusTooSmall       = int(C.HM_TOO_SMALL)
+	StatusUnknownFormat  = int(C.HM_UNKNOWN_FORMAT)
+	StatusDecodeFailed   = int(C.HM_DECODE_FAILED)
+	StatusNullArgument   = int(C.HM_NULL_ARGUMENT)
+	StatusNotASnapshot   = int(C.HM_NOT_A_SNAPSHOT)
+	StatusMatcherRefused = int(C.HM_MATCHER)
+)
+
+// check turns a status and its hm_error into a Go error.
+func check(status C.hm_status, err *C.hm_error) error {
+	if status == C.HM_OK {
+		return nil
+	}
+	return &Error{Code: int(status), Message: C.GoString(&err.message[0])}
+}
+
+// Hash is a 256-bit PDQ hash, big-endian (the byte order of its hex text).
+type Hash [32]byte
+
+// ParseHash reads a hash from its 64 hex digits.
+func ParseHash(text string) (Hash, error) {
+	var out C.hm_pdq_hash
+	var cerr C.hm_error
+	ctext := C.CString(text)
+	defer C.free(unsafe.Pointer(ctext))
+	if err := check(C.hm_pdq_hash_from_hex(ctext, &out, &cerr), &cerr); err != nil {
+		return Hash{}, err
+	}
+	return hashFromC(out), nil
+}
+
+func (h Hash) String() string { return hex.EncodeToString(h[:]) }
+
+// Distance is the number of bits in which two hashes differ.
+func Distance(a, b Hash) int {
+	return int(C.hm_pdq_hash_distance(a.toC(), b.toC()))
+}
+
+func (h Hash) toC() C.hm_pdq_hash {
+	var out C.hm_pdq_hash
+	for i, b := range h {
+		out.bytes[i] = C.uint8_t(b)
+	}
+	return out
+}
+
+func hashFromC(c C.hm_pdq_hash) Hash {
+	var h Hash
+	for i := range h {
+		h[i] = byte(c.bytes[i])
+	}
+	return h
+}
+
+// Result is the hash of an upload and its quality (0-100; below 50 the hasher refuses it).
+type Result struct {
+	Hash    Hash
+	Quality int
+}
+
+// Dihedral holds the hashes of an upload's eight orientations (original first) and its quality.
+type Dihedral struct {
+	Hashes  [8]Hash
+	Quality int
+}
+
+// Hasher hashes uploads with the default, reference-compatible configuration.
+type Hasher struct{ ptr *C.hm_hasher }
+
+// NewHasher creates a hasher; Close it when done.
+func NewHasher() (*Hasher, error) {
+	var cerr C.hm_error
+	h := &Hasher{}
+	if err := check(C.hm_hasher_new(nil, &h.ptr, &cerr), &cerr); err != nil {
+		return nil, err
+	}
+	runtime.SetFinalizer(h, (*Hasher).Close)
+	return h, nil
+}
+
+// Close frees the hasher. Further calls fail with StatusNullArgument; Close twice is harmless.
+func (h *Hasher) Close() {
+	C.hm_hasher_free(h.ptr)
+	h.ptr = nil
+	runtime.SetFinalizer(h, nil)
+}
+
+// HashBytes hashes an encoded image (JPEG, PNG, GIF, WebP, BMP, TIFF). The library reads
+// data only during the call.
+func (h *Hasher) HashBytes(data []byte) (Result, error) {
+	var out C.hm_pdq_result
+	var cerr C.hm_error
+	var ptr *C.uint8_t
+	if len(data) > 0 {
+		ptr = (*C.uint8_t)(unsafe.Pointer(&data[0]))
+	}
+	status := C.hm_hasher_hash_bytes(h.ptr, ptr, C.size_t(len(data)), &out, &cerr)
+	runtime.KeepAlive(h)
+	if err := check(status, &cerr); err != nil {
+		return Result{}, err
+	}
+	return Result{Hash: hashFromC(out.hash), Quality: int(out.quality)}, nil
+}
+
+// DihedralFile hashes the eight orientations of an image file.
+func (h *Hasher) DihedralFile(path string) (Dihedral, error) {
+	var out C.hm_pdq_dihedral
+	var cerr C.hm_error
+	cpath := C.CString(path)
+	defer C.free(unsafe.Pointer(cpath))
+	status := C.hm_hasher_dihedral_file(h.ptr, cpath, &out, &cerr)
+	runtime.KeepAlive(h)
+	if err := check(status, &cerr); err != nil {
+		return Dihedral{}, err
+	}
+	d := Dihedral{Quality: int(out.quality)}
+	for i := range d.Hashes {
+		d.Hashes[i] = hashFromC(out.hashes[i])
+	}
+	return d, nil
+}
+
+// Match is one list entry an upload matched.
+type Match struct {
+	List        string
+	EntryID     uint64
+	Label       string // empty when the entry has none
+	Distance    int
+	Orientation string // "orig", "rot90", ..., which orientation of the upload matched
+	Query       int    // the upload's position for QueryMany
+}
+
+// Matcher holds hash lists; it is safe for concurrent queries and changes.
+type Matcher struct{ ptr *C.hm_matcher }
+
+// NewMatcher creates an empty matcher; Close it when done.
+func NewMatcher() (*Matcher, error) {
+	var cerr C.hm_error
+	m := &Matcher{}
+	if err := check(C.hm_matcher_new(C.HM_INDEX_AUTO, &m.ptr, &cerr), &cerr); err != nil {
+		return nil, err
+	}
+	runtime.SetFinalizer(m, (*Matcher).Close)
+	return m, nil
+}
+
+// OpenMatcher opens a snapshot written by Save or `hashmatch index build`; Close it when done.
+func OpenMatcher(path string) (*Matcher, error) {
+	var cerr C.hm_error
+	cpath := C.CString(path)
+	defer C.free(unsafe.Pointer(cpath))
+	m := &Matcher{}
+	if err := check(C.hm_matcher_open(cpath, &m.ptr, &cerr), &cerr); err != nil {
+		return nil, err
+	}
+	runtime.SetFinalizer(m, (*Matcher).Close)
+	return m, nil
+}
+
+// Close frees the matcher. Further calls fail with StatusNullArgument; Close twice is harmless.
+func (m *Matcher) Close() {
+	C.hm_matcher_free(m.ptr)
+	m.ptr = nil
+	runtime.SetFinalizer(m, nil)
+}
+
+// Save writes every list and entry to a snapshot file, atomically.
+func (m *Matcher) Save(path string) error {
+	var cerr C.hm_error
+	cpath := C.CString(path)
+	defer C.free(unsafe.Pointer(cpath))
+	status := C.hm_matcher_save(m.ptr, cpath, &cerr)
+	runtime.KeepAlive(m)
+	return check(status, &cerr)
+}
+
+// AddList adds an empty list with a match threshold (PDQ: 31).
+func (m *Matcher) AddList(name string, threshold int, enabled bool) error {
+	var cerr C.hm_error
+	cname := C.CString(name)
+	defer C.free(unsafe.Pointer(cname))
+	status := C.hm_matcher_add_list(m.ptr, cname, C.uint32_t(threshold), C.bool(enabled), &cerr)
+	runtime.KeepAlive(m)
+	return check(status, &cerr)
+}
+
+// Insert adds an entry to a list; label may be empty.
+func (m *Matcher) Insert(list string, hash Hash, id uint64, label string) error {
+	var cerr C.hm_error
+	clist := C.CString(list)
+	defer C.free(unsafe.Pointer(clist))
+	var clabel *C.char
+	if label != "" {
+		clabel = C.CString(label)
+		defer C.free(unsafe.Pointer(clabel))
+	}
+	chash := hash.toC()
+	status := C.hm_matcher_insert(m.ptr, clist, &chash, C.uint64_t(id), clabel, &cerr)
+	runtime.KeepAlive(m)
+	return check(status, &cerr)
+}
+
+// Disable stops an entry from matching, keeping it with the reason.
+func (m *Matcher) Disable(list string, id uint64, reason string) error {
+	var cerr C.hm_error
+	clist, creason := C.CString(list), C.CString(reason)
+	defer C.free(unsafe.Pointer(clist))
+	defer C.free(unsafe.Pointer(creason))
+	status := C.hm_matcher_disable(m.ptr, clist, C.uint64_t(id), creason, &cerr)
+	runtime.KeepAlive(m)
+	return check(status, &cerr)
+}
+
+// Query returns every entry within its list's threshold of the upload's hash.
+func (m *Matcher) Query(upload Result) ([]Match, error) {
+	var cerr C.hm_error
+	var found *C.hm_matches
+	cup := C.hm_pdq_result{hash: upload.Hash.toC(), quality: C.uint8_t(upload.Quality)}
+	status := C.hm_matcher_query(m.ptr, &cup, nil, &found, &cerr)
+	runtime.KeepAlive(m)
+	if err := check(status, &cerr); err != nil {
+		return nil, err
+	}
+	return collect(found), nil
+}
+
+// QueryDihedral matches all eight orientations of an upload: rotated and mirrored copies too.
+func (m *Matcher) QueryDihedral(upload Dihedral) ([]Match, error) {
+	var cerr C.hm_error
+	var found *C.hm_matches
+	var cup C.hm_pdq_dihedral
+	for i, h := range upload.Hashes {
+		cup.hashes[i] = h.toC()
+	}
+	cup.quality = C.uint8_t(upload.Quality)
+	status := C.hm_matcher_query_dihedral(m.ptr, &cup, nil, &found, &cerr)
+	runtime.KeepAlive(m)
+	if err := check(status, &cerr); err != nil {
+		return nil, err
+	}
+	return collect(found), nil
+}
+
+// QueryMany runs Query for many uploads in one call (searched in parallel by the library);
+// each Match carries the position of its upload in Query.
+func (m *Matcher) QueryMany(uploads []Result) ([]Match, error) {
+	var cerr C.hm_error
+	var found *C.hm_matches
+	// C memory for the array, so that no Go pointer is handed to C inside it.
+	n := len(uploads)
+	var arr *C.hm_pdq_result
+	if n > 0 {
+		arr = (*C.hm_pdq_result)(C.malloc(C.size_t(n) * C.size_t(unsafe.Sizeof(C.hm_pdq_result{}))))
+		defer C.free(unsafe.Pointer(arr))
+		view := unsafe.Slice(arr, n)
+		for i, u := range uploads {
+			view[i] = C.hm_pdq_result{hash: u.Hash.toC(), quality: C.uint8_t(u.Quality)}
+		}
+	}
+	status := C.hm_matcher_query_many(m.ptr, arr, C.size_t(n), nil, &found, &cerr)
+	runtime.KeepAlive(m)
+	if err := check(status, &cerr); err != nil {
+		return nil, err
+	}
+	return collect(found), nil
+}
+
+// collect copies a results object into Go values and frees it.
+func collect(found *C.hm_matches) []Match {
+	defer C.hm_matches_free(found)
+	n := int(C.hm_matches_len(found))
+	out := make([]Match, 0, n)
+	for i := 0; i < n; i++ {
+		c := C.hm_matches_get(found, C.size_t(i))
+		m := Match{
+			List:        C.GoString(c.list),
+			EntryID:     uint64(c.entry_id),
+			Distance:    int(c.distance),
+			Orientation: C.GoString(C.hm_orientation_str(c.orientation)),
+			Query:       int(c.query),
+		}
+		if c.label != nil {
+			m.Label = C.GoString(c.label)
+		}
+		out = append(out, m)
+	}
+	return out
+}

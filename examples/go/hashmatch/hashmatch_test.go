@@ -1,0 +1,180 @@
+package hashmatch
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+const known = "a688d466ebb51b9d7cc0c227d92bc3dd3e142cd29da6e538524d5a435b5295a5"
+
+func demoMatcher(t *testing.T) *Matcher {
+	t.Helper()
+	m, err := NewMatcher()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.AddList("demo", 31, true); err != nil {
+		t.Fatal(err)
+	}
+	h, err := ParseHash(known)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Insert("demo", h, 1001, "demo case A"); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func upload(t *testing.T, h *Hasher, name string) Result {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "..", "uploads", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := h.HashBytes(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestHashText(t *testing.T) {
+	a, err := ParseHash(known)
+	if err != nil || a.String() != known {
+		t.Fatalf("round trip: %v %v", a, err)
+	}
+	b := a
+	b[0] ^= 0x0f
+	if Distance(a, b) != 4 {
+		t.Fatalf("distance %d", Distance(a, b))
+	}
+	var herr *Error
+	if _, err := ParseHash("f8f8"); !errors.As(err, &herr) || herr.Message == "" {
+		t.Fatalf("bad hex accepted: %v", err)
+	}
+	if Version() == "" {
+		t.Fatal("no version")
+	}
+}
+
+func TestQueriesAndChanges(t *testing.T) {
+	hasher, err := NewHasher()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hasher.Close()
+	m := demoMatcher(t)
+	defer m.Close()
+	match, other := upload(t, hasher, "landscape-2.jpg"), upload(t, hasher, "landscape-1.jpg")
+
+	found, err := m.Query(match)
+	if err != nil || len(found) != 1 || found[0].EntryID != 1001 || found[0].Label != "demo case A" ||
+		found[0].List != "demo" || found[0].Distance != 2 || found[0].Orientation != "orig" {
+		t.Fatalf("query: %+v %v", found, err)
+	}
+	many, err := m.QueryMany([]Result{other, match, other})
+	if err != nil || len(many) != 1 || many[0].Query != 1 {
+		t.Fatalf("query many: %+v %v", many, err)
+	}
+	if empty, err := m.QueryMany(nil); err != nil || len(empty) != 0 {
+		t.Fatalf("empty batch: %+v %v", empty, err)
+	}
+	low := match
+	low.Quality = 10
+	var herr *Error
+	if _, err := m.Query(low); !errors.As(err, &herr) || herr.Code != StatusLowQuality {
+		t.Fatalf("low quality: %v", err)
+	}
+	if err := m.Insert("demo", match.Hash, 1001, ""); !errors.As(err, &herr) || herr.Code != StatusMatcherRefused {
+		t.Fatalf("duplicate id: %v", err)
+	}
+	if err := m.Disable("demo", 1001, "false positive"); err != nil {
+		t.Fatal(err)
+	}
+	if found, _ := m.Query(match); len(found) != 0 {
+		t.Fatalf("disabled entry matched: %+v", found)
+	}
+
+	path := filepath.Join(t.TempDir(), "demo.hmsnap")
+	if err := m.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	reopened, err := OpenMatcher(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reopened.Close()
+	if _, err := OpenMatcher(filepath.Join("..", "..", "demo-list.csv")); !errors.As(err, &herr) || herr.Code != StatusNotASnapshot {
+		t.Fatalf("not a snapshot: %v", err)
+	}
+	if _, err := hasher.HashBytes([]byte("not an image")); !errors.As(err, &herr) || herr.Code != StatusUnknownFormat {
+		t.Fatalf("garbage: %v", err)
+	}
+	if _, err := hasher.HashBytes(nil); !errors.As(err, &herr) || herr.Code != StatusUnknownFormat {
+		t.Fatalf("empty: %v", err)
+	}
+}
+
+func TestCloseTwiceAndUseAfterClose(t *testing.T) {
+	m := demoMatcher(t)
+	m.Close()
+	m.Close()
+	var herr *Error
+	if _, err := m.Query(Result{Quality: 100}); !errors.As(err, &herr) || herr.Code != StatusNullArgument {
+		t.Fatalf("use after close: %v", err)
+	}
+	h, err := NewHasher()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Close()
+	h.Close()
+	if _, err := h.HashBytes([]byte{1}); !errors.As(err, &herr) || herr.Code != StatusNullArgument {
+		t.Fatalf("use after close: %v", err)
+	}
+}
+
+// Goroutines move between OS threads; the library keeps no per-thread state.
+func TestConcurrentGoroutines(t *testing.T) {
+	hasher, err := NewHasher()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hasher.Close()
+	m := demoMatcher(t)
+	defer m.Close()
+	match := upload(t, hasher, "landscape-2.jpg")
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for g := 0; g < 16; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 100; i++ {
+				found, err := m.Query(match)
+				if err == nil && len(found) != 1 {
+					err = errors.New("wrong match count")
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+				var h Hash
+				h[0], h[1] = byte(g), byte(i)
+				if err := m.Insert("demo", h, uint64(10_000+g*1000+i), ""); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+}
