@@ -408,7 +408,12 @@ fn main() {
     let gbs = read_bandwidth_gbs();
     println!("\nsequential read bandwidth, one thread: {gbs:.1} GB/s");
     for r in rows.iter().filter(|r| r.index == "linear") {
-        let n: f64 = r.case.rsplit('-').next().and_then(|n| n.parse().ok()).unwrap_or(0.0);
+        let n: f64 = r
+            .case
+            .rsplit('-')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0.0);
         let scan_gbs = n * 32.0 / (r.p50_us * 1e-6) / 1e9;
         println!(
             "linear scan {}: {scan_gbs:.1} GB/s at p50 = {:.0} % of it",

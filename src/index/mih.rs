@@ -222,46 +222,12 @@ impl MihTables {
         live: impl Fn(usize) -> bool,
         mut hit: impl FnMut(usize, u32),
     ) {
-        self.probe_multi(
-            hashes,
-            std::slice::from_ref(query),
-            r,
-            filter,
-            live,
-            |_, id, d| hit(id, d),
-        );
-    }
-
-    /// [`MihTables::probe`] for several queries (the 8 orientations of an upload):
-    /// `hit(query number, id, distance)`. Chunk by chunk, the buckets of every query are
-    /// located and their first cache line requested before any is scanned, so that the
-    /// memory fetches of all queries overlap instead of following one another.
-    pub(crate) fn probe_multi(
-        &self,
-        hashes: &[Hash256],
-        queries: &[Hash256],
-        r: u32,
-        filter: FilterKernel,
-        live: impl Fn(usize) -> bool,
-        mut hit: impl FnMut(usize, usize, u32),
-    ) {
         let (t, t2) = (r / 16, r / 8);
-        let mut buckets: Vec<(usize, std::ops::Range<usize>, u32)> = Vec::new();
         for (c, table) in self.chunks.iter().enumerate() {
-            buckets.clear();
-            for (q, query) in queries.iter().enumerate() {
-                let qc = chunk(query, c);
-                for_each_mask(t, |mask, weight| {
-                    let bucket = table.bucket(qc ^ mask);
-                    if !bucket.is_empty() {
-                        prefetch(&table.next[bucket.start]);
-                        buckets.push((q, bucket, weight));
-                    }
-                });
-            }
-            for (q, bucket, weight) in buckets.drain(..) {
-                let query = &queries[q];
-                let qn = chunk(query, (c + 1) % CHUNKS);
+            let qc = chunk(query, c);
+            let qn = chunk(query, (c + 1) % CHUNKS);
+            for_each_mask(t, |mask, weight| {
+                let bucket = table.bucket(qc ^ mask);
                 let start = bucket.start;
                 filter.scan(&table.next[bucket], qn, t2 - weight, |k| {
                     let id = table.ids.get(start + k);
@@ -276,26 +242,12 @@ impl MihTables {
                         .find(|&i| d[i] <= t && d[i] + d[(i + 1) % CHUNKS] <= t2)
                         .expect("pigeonring: some chunk meets both bounds");
                     if first == c {
-                        hit(q, id, distance);
+                        hit(id, distance);
                     }
                 });
-            }
+            });
         }
     }
-}
-
-/// Asks the CPU to start loading the cache line holding `value` (a hint; no effect elsewhere).
-#[inline(always)]
-fn prefetch<T>(value: &T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch never faults and reads nothing architecturally; the pointer comes from
-    // a reference anyway. SSE is part of the x86-64 baseline.
-    unsafe {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        _mm_prefetch::<_MM_HINT_T0>((value as *const T).cast());
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = value;
 }
 
 impl ChunkTable {
