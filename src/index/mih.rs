@@ -88,7 +88,7 @@ impl ChunkTable {
         for v in 0..BUCKETS {
             offsets[v + 1] += offsets[v];
         }
-        let mut next = vec![0u16; hashes.len()];
+        let mut next = column::zeroed_huge::<u16>(hashes.len());
         /// Places every id at its bucket's cursor, `W` little-endian bytes each.
         fn place<const W: usize>(
             hashes: &[Hash256],
@@ -97,7 +97,7 @@ impl ChunkTable {
             next: &mut [u16],
         ) -> Vec<u8> {
             let mut cursor = offsets[..BUCKETS].to_vec();
-            let mut ids = vec![0u8; hashes.len() * W];
+            let mut ids = column::zeroed_huge::<u8>(hashes.len() * W);
             for (id, hash) in hashes.iter().enumerate() {
                 let v = chunk(hash, c) as usize;
                 let at = cursor[v] as usize;

@@ -148,7 +148,9 @@ impl Segment {
         kind: IndexKind,
     ) -> Segment {
         let len = entries.len();
-        let mut hashes = Vec::with_capacity(len);
+        let mut hashes: Vec<Hash256> = Vec::with_capacity(len);
+        // Queries verify candidates by reading hashes at random: back them with huge pages.
+        crate::column::advise_huge(hashes.spare_capacity_mut());
         let mut ids = Vec::with_capacity(len);
         let mut lists = Vec::with_capacity(len);
         let mut labels = Vec::with_capacity(len);
