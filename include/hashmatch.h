@@ -382,9 +382,30 @@ typedef struct hm_match {
 #define HM_LIST_LINE 19
 
 /**
- * A matcher operation names a list or entry that does not exist, or one that already exists.
+ * The matcher refused the operation for another reason: an empty list name, more entries
+ * than it can hold.
  */
 #define HM_MATCHER 20
+
+/**
+ * No list has that name.
+ */
+#define HM_UNKNOWN_LIST 21
+
+/**
+ * A list of that name exists already.
+ */
+#define HM_LIST_EXISTS 22
+
+/**
+ * The list has no entry with that id.
+ */
+#define HM_UNKNOWN_ENTRY 23
+
+/**
+ * The list has an entry with that id already (or one insert repeats an id).
+ */
+#define HM_ENTRY_EXISTS 24
 
 /**
  * The file is not a hashmatch snapshot.
@@ -745,7 +766,8 @@ void hm_matcher_free(struct hm_matcher *matcher);
  * 31) and an enabled flag. Thread-safe.
  *
  * Returns `HM_OK`; `HM_NULL_ARGUMENT` if `matcher` or `name` is NULL; `HM_INVALID_ARGUMENT` if
- * `name` is not UTF-8; `HM_MATCHER` if the name is empty or a list of that name exists.
+ * `name` is not UTF-8; `HM_LIST_EXISTS` if a list of that name exists;
+ * `HM_MATCHER` if the name is empty.
  */
 hm_status hm_matcher_add_list(struct hm_matcher *matcher,
                               const char *name,
@@ -757,7 +779,7 @@ hm_status hm_matcher_add_list(struct hm_matcher *matcher,
  * Changes the threshold and enabled flag of the list `name`. Thread-safe.
  *
  * Returns `HM_OK`; `HM_NULL_ARGUMENT` if `matcher` or `name` is NULL; `HM_INVALID_ARGUMENT` if
- * `name` is not UTF-8; `HM_MATCHER` if there is no such list.
+ * `name` is not UTF-8; `HM_UNKNOWN_LIST` if there is no such list.
  */
 hm_status hm_matcher_set_list(struct hm_matcher *matcher,
                               const char *name,
@@ -769,7 +791,7 @@ hm_status hm_matcher_set_list(struct hm_matcher *matcher,
  * Writes the counts and settings of the list `name` to `*out`. Thread-safe.
  *
  * Returns `HM_OK`; `HM_NULL_ARGUMENT` if `matcher`, `name` or `out` is NULL;
- * `HM_INVALID_ARGUMENT` if `name` is not UTF-8; `HM_MATCHER` if there is no such list.
+ * `HM_INVALID_ARGUMENT` if `name` is not UTF-8; `HM_UNKNOWN_LIST` if there is no such list.
  */
 hm_status hm_matcher_list_info(const struct hm_matcher *matcher,
                                const char *name,
@@ -787,13 +809,24 @@ hm_status hm_matcher_index_kind(const struct hm_matcher *matcher,
                                 struct hm_error *err);
 
 /**
+ * Folds every insert and removal since the last compaction into the index now (the matcher
+ * does this by itself once enough changes pile up; call it after a bulk load so that queries
+ * stop scanning the new entries). The index is rebuilt without blocking concurrent queries
+ * or updates. Writes to `*rebuilt` (if not NULL) whether a new index was built: `false` when
+ * nothing had changed or another compaction was running. Thread-safe.
+ *
+ * Returns `HM_OK`; `HM_NULL_ARGUMENT` if `matcher` is NULL.
+ */
+hm_status hm_matcher_compact(const struct hm_matcher *matcher, bool *rebuilt, struct hm_error *err);
+
+/**
  * Adds one entry to the list `list`: `*hash`, the id `entry_id` (unique within the list) and
  * an optional `label` (NUL-terminated UTF-8, copied; NULL for none). The next query sees it.
  * Thread-safe.
  *
  * Returns `HM_OK`; `HM_NULL_ARGUMENT` if `matcher`, `list` or `hash` is NULL;
- * `HM_INVALID_ARGUMENT` if a string is not UTF-8; `HM_MATCHER` if there is no such list or the
- * id is already in it (nothing changes then).
+ * `HM_INVALID_ARGUMENT` if a string is not UTF-8; `HM_UNKNOWN_LIST` if there is no such list;
+ * `HM_ENTRY_EXISTS` if the id is already in it (nothing changes then).
  */
 hm_status hm_matcher_insert(struct hm_matcher *matcher,
                             const char *list,
@@ -809,8 +842,8 @@ hm_status hm_matcher_insert(struct hm_matcher *matcher,
  * NULL. Much faster than one `hm_matcher_insert` per entry for bulk loads. Thread-safe.
  *
  * Returns `HM_OK`; `HM_NULL_ARGUMENT` if `matcher` or `list` is NULL, or `entries` with
- * `count` > 0; `HM_INVALID_ARGUMENT` if a string is not UTF-8; `HM_MATCHER` if there is no
- * such list or an id is a duplicate.
+ * `count` > 0; `HM_INVALID_ARGUMENT` if a string is not UTF-8; `HM_UNKNOWN_LIST` if there is
+ * no such list; `HM_ENTRY_EXISTS` if an id is in the list already or given twice.
  */
 hm_status hm_matcher_insert_many(struct hm_matcher *matcher,
                                  const char *list,
@@ -824,7 +857,7 @@ hm_status hm_matcher_insert_many(struct hm_matcher *matcher,
  * when `removed` is not NULL (a missing entry is not an error). Thread-safe.
  *
  * Returns `HM_OK`; `HM_NULL_ARGUMENT` if `matcher` or `list` is NULL; `HM_INVALID_ARGUMENT` if
- * `list` is not UTF-8; `HM_MATCHER` if there is no such list.
+ * `list` is not UTF-8; `HM_UNKNOWN_LIST` if there is no such list.
  */
 hm_status hm_matcher_remove(struct hm_matcher *matcher,
                             const char *list,
@@ -837,8 +870,8 @@ hm_status hm_matcher_remove(struct hm_matcher *matcher,
  * copied, kept in snapshots): it stays stored but no longer matches. Thread-safe.
  *
  * Returns `HM_OK`; `HM_NULL_ARGUMENT` if `matcher`, `list` or `reason` is NULL;
- * `HM_INVALID_ARGUMENT` if a string is not UTF-8; `HM_MATCHER` if there is no such list or
- * entry.
+ * `HM_INVALID_ARGUMENT` if a string is not UTF-8; `HM_UNKNOWN_LIST` if there is no such list;
+ * `HM_UNKNOWN_ENTRY` if it has no such entry.
  */
 hm_status hm_matcher_disable(struct hm_matcher *matcher,
                              const char *list,
@@ -851,7 +884,8 @@ hm_status hm_matcher_disable(struct hm_matcher *matcher,
  * Thread-safe.
  *
  * Returns `HM_OK`; `HM_NULL_ARGUMENT` if `matcher` or `list` is NULL; `HM_INVALID_ARGUMENT` if
- * `list` is not UTF-8; `HM_MATCHER` if there is no such list or entry.
+ * `list` is not UTF-8; `HM_UNKNOWN_LIST` if there is no such list;
+ * `HM_UNKNOWN_ENTRY` if it has no such entry.
  */
 hm_status hm_matcher_enable(struct hm_matcher *matcher,
                             const char *list,
@@ -867,8 +901,8 @@ hm_status hm_matcher_enable(struct hm_matcher *matcher,
  * once with `buf_size` 0 to learn the size. Thread-safe.
  *
  * Returns `HM_OK`; `HM_NULL_ARGUMENT` if `matcher`, `list` or `disabled` is NULL, or `buf`
- * with `buf_size` > 0; `HM_INVALID_ARGUMENT` if `list` is not UTF-8; `HM_MATCHER` if there
- * is no such list or entry; `HM_BUFFER_TOO_SMALL` if the reason does not fit (then only
+ * with `buf_size` > 0; `HM_INVALID_ARGUMENT` if `list` is not UTF-8; `HM_UNKNOWN_LIST` or
+ * `HM_UNKNOWN_ENTRY` if there is no such list or entry; `HM_BUFFER_TOO_SMALL` if the reason does not fit (then only
  * `*needed` is written).
  */
 hm_status hm_matcher_disabled_reason(const struct hm_matcher *matcher,

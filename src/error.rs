@@ -7,6 +7,22 @@
 
 use std::path::PathBuf;
 
+/// What an [`Error::Matcher`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum MatcherErrorKind {
+    /// No list has that name.
+    UnknownList,
+    /// A list of that name exists already.
+    ListExists,
+    /// The list has no entry with that id.
+    UnknownEntry,
+    /// The list has an entry with that id already (or an insert repeats the id).
+    EntryExists,
+    /// The operation cannot be done: an empty list name, more entries than the matcher holds.
+    Refused,
+}
+
 /// Shorthand for `std::result::Result<T, hashmatch::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -109,9 +125,12 @@ pub enum Error {
         reason: String,
     },
 
-    /// A matcher operation refers to something that does not exist or already exists.
+    /// A matcher operation refers to something that does not exist or already exists, or
+    /// asks for something the matcher cannot hold; `kind` says which.
     #[error("{message}")]
     Matcher {
+        /// Which refusal this is (for programs; the message is for people).
+        kind: MatcherErrorKind,
         /// What went wrong, naming the list or entry.
         message: String,
     },

@@ -44,7 +44,7 @@ pub mod resize;
 pub mod snapshot;
 
 pub use decode::{DecodeLimits, DecodeOptions, ExifOrientation, ImageFormat};
-pub use error::{Error, HashParseError, Result};
+pub use error::{Error, HashParseError, MatcherErrorKind, Result};
 pub use hash::pdq;
 pub use hash::Hash256;
 pub use hasher::{Hasher, HasherConfig};

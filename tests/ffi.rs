@@ -85,7 +85,7 @@ fn hash(hex: &str) -> hm_pdq_hash {
     out
 }
 
-const ALL_STATUSES: [hm_status; 22] = [
+const ALL_STATUSES: [hm_status; 26] = [
     HM_OK,
     HM_NULL_ARGUMENT,
     HM_INVALID_ARGUMENT,
@@ -102,6 +102,10 @@ const ALL_STATUSES: [hm_status; 22] = [
     HM_LOW_QUALITY,
     HM_LIST_LINE,
     HM_MATCHER,
+    HM_UNKNOWN_LIST,
+    HM_LIST_EXISTS,
+    HM_UNKNOWN_ENTRY,
+    HM_ENTRY_EXISTS,
     HM_NOT_A_SNAPSHOT,
     HM_SNAPSHOT_VERSION,
     HM_SNAPSHOT_TRUNCATED,
@@ -118,13 +122,16 @@ fn every_status_has_its_own_message_and_unknown_ones_are_named() {
         assert_ne!(s, "unknown status", "{status}");
         assert!(seen.insert(s), "two statuses share a message");
     }
-    for status in [-1, 5, 9, 21, 41, 1000, i32::MIN, i32::MAX] {
+    for status in [-1, 5, 9, 25, 41, 1000, i32::MIN, i32::MAX] {
         assert_eq!(text(hm_status_str(status)), "unknown status");
     }
     // The numbers are the API: they never change.
     assert_eq!(
         ALL_STATUSES,
-        [0, 1, 2, 3, 4, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 30, 31, 32, 33, 34, 40]
+        [
+            0, 1, 2, 3, 4, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 30, 31, 32,
+            33, 34, 40
+        ]
     );
     assert_eq!(text(hm_version()), env!("CARGO_PKG_VERSION"));
 }
@@ -826,6 +833,13 @@ fn queries_report_list_entry_label_distance_and_orientation() {
                     kind
                 }
             );
+            // Fold the demo entries into the index, so the queries below run against it.
+            let mut rebuilt = false;
+            ok(hm_matcher_compact(m, &mut rebuilt, &mut err), &err);
+            assert!(rebuilt, "the demo entries were waiting to be indexed");
+            ok(hm_matcher_compact(m, &mut rebuilt, &mut err), &err);
+            assert!(!rebuilt, "nothing changed since");
+            ok(hm_matcher_compact(m, null_mut(), &mut err), &err);
 
             ok(
                 hm_matcher_query(m, &known, null(), &mut out, &mut err),
@@ -1023,6 +1037,10 @@ fn every_matcher_export_refuses_null() {
                 hm_matcher_index_kind(m, null_mut(), &mut err),
             ),
             (
+                "compact matcher",
+                hm_matcher_compact(null(), null_mut(), &mut err),
+            ),
+            (
                 "insert matcher",
                 hm_matcher_insert(nm, l, &h, 1, null(), &mut err),
             ),
@@ -1152,7 +1170,7 @@ fn changes_are_seen_by_the_next_query_and_errors_name_what_is_wrong() {
     // SAFETY: valid pointers.
     unsafe {
         fails(
-            HM_MATCHER,
+            HM_LIST_EXISTS,
             hm_matcher_add_list(m, own.as_ptr(), 31, true, &mut err),
             &err,
         );
@@ -1174,13 +1192,13 @@ fn changes_are_seen_by_the_next_query_and_errors_name_what_is_wrong() {
         );
         drop(label); // copied by the library
         fails(
-            HM_MATCHER,
+            HM_ENTRY_EXISTS,
             hm_matcher_insert(m, own.as_ptr(), &up.hash, 18, null(), &mut err),
             &err,
         );
         assert!(message(&err).contains("18"));
         fails(
-            HM_MATCHER,
+            HM_UNKNOWN_LIST,
             hm_matcher_insert(m, c("nope").as_ptr(), &up.hash, 1, null(), &mut err),
             &err,
         );
@@ -1210,7 +1228,7 @@ fn changes_are_seen_by_the_next_query_and_errors_name_what_is_wrong() {
             },
         ];
         fails(
-            HM_MATCHER,
+            HM_ENTRY_EXISTS,
             hm_matcher_insert_many(m, own.as_ptr(), dup.as_ptr(), 2, &mut added, &mut err),
             &err,
         );
@@ -1256,13 +1274,13 @@ fn changes_are_seen_by_the_next_query_and_errors_name_what_is_wrong() {
         ok(hm_matcher_query(m, &up, null(), &mut out, &mut err), &err);
         assert_eq!(collect(out), []);
         fails(
-            HM_MATCHER,
+            HM_UNKNOWN_ENTRY,
             hm_matcher_disable(m, own.as_ptr(), 99, c("x").as_ptr(), &mut err),
             &err,
         );
         ok(hm_matcher_enable(m, own.as_ptr(), 18, &mut err), &err);
         fails(
-            HM_MATCHER,
+            HM_UNKNOWN_ENTRY,
             hm_matcher_enable(m, own.as_ptr(), 99, &mut err),
             &err,
         );
@@ -1276,7 +1294,7 @@ fn changes_are_seen_by_the_next_query_and_errors_name_what_is_wrong() {
         ok(hm_matcher_query(m, &up, null(), &mut out, &mut err), &err);
         assert_eq!(collect(out), []);
         fails(
-            HM_MATCHER,
+            HM_UNKNOWN_LIST,
             hm_matcher_set_list(m, c("nope").as_ptr(), 1, true, &mut err),
             &err,
         );
@@ -1285,7 +1303,7 @@ fn changes_are_seen_by_the_next_query_and_errors_name_what_is_wrong() {
             &err,
         );
         fails(
-            HM_MATCHER,
+            HM_UNKNOWN_LIST,
             hm_matcher_list_info(m, c("nope").as_ptr(), &mut info, &mut err),
             &err,
         );
@@ -1305,7 +1323,7 @@ fn changes_are_seen_by_the_next_query_and_errors_name_what_is_wrong() {
             &err,
         );
         fails(
-            HM_MATCHER,
+            HM_UNKNOWN_LIST,
             hm_matcher_remove(m, c("nope").as_ptr(), 18, &mut removed, &mut err),
             &err,
         );
@@ -1757,7 +1775,7 @@ fn disabled_reason_into_a_caller_buffer() {
         assert_eq!(text(buf.as_ptr()), reason);
 
         fails(
-            HM_MATCHER,
+            HM_UNKNOWN_ENTRY,
             hm_matcher_disabled_reason(
                 m,
                 demo.as_ptr(),
@@ -1771,7 +1789,7 @@ fn disabled_reason_into_a_caller_buffer() {
             &err,
         );
         fails(
-            HM_MATCHER,
+            HM_UNKNOWN_LIST,
             hm_matcher_disabled_reason(
                 m,
                 c("nope").as_ptr(),

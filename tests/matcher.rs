@@ -8,7 +8,7 @@ use std::sync::Arc;
 use hashmatch::list::Entry;
 use hashmatch::matcher::{ListSettings, Match, Matcher, QueryOptions};
 use hashmatch::pdq::{Dihedral, DihedralHashes, PdqHash};
-use hashmatch::{Error, Hash256, IndexKind};
+use hashmatch::{Error, Hash256, IndexKind, MatcherErrorKind};
 use proptest::prelude::*;
 
 /// The model: list name -> (settings, entry id -> (hash, disabled)).
@@ -134,7 +134,7 @@ proptest! {
                     let result = matcher.insert(LISTS[list], Entry { hash, id, label: None });
                     match entries.entry(id) {
                         std::collections::btree_map::Entry::Occupied(_) => {
-                            prop_assert!(matches!(result, Err(Error::Matcher { .. })), "duplicate id accepted");
+                            prop_assert!(matches!(result, Err(Error::Matcher { kind: MatcherErrorKind::EntryExists, .. })), "duplicate id accepted");
                         }
                         std::collections::btree_map::Entry::Vacant(v) => {
                             result.unwrap();

@@ -283,7 +283,8 @@ pub unsafe extern "C" fn hm_matcher_free(matcher: *mut hm_matcher) {
 /// 31) and an enabled flag. Thread-safe.
 ///
 /// Returns `HM_OK`; `HM_NULL_ARGUMENT` if `matcher` or `name` is NULL; `HM_INVALID_ARGUMENT` if
-/// `name` is not UTF-8; `HM_MATCHER` if the name is empty or a list of that name exists.
+/// `name` is not UTF-8; `HM_LIST_EXISTS` if a list of that name exists;
+/// `HM_MATCHER` if the name is empty.
 #[no_mangle]
 pub unsafe extern "C" fn hm_matcher_add_list(
     matcher: *mut hm_matcher,
@@ -309,7 +310,7 @@ pub unsafe extern "C" fn hm_matcher_add_list(
 /// Changes the threshold and enabled flag of the list `name`. Thread-safe.
 ///
 /// Returns `HM_OK`; `HM_NULL_ARGUMENT` if `matcher` or `name` is NULL; `HM_INVALID_ARGUMENT` if
-/// `name` is not UTF-8; `HM_MATCHER` if there is no such list.
+/// `name` is not UTF-8; `HM_UNKNOWN_LIST` if there is no such list.
 #[no_mangle]
 pub unsafe extern "C" fn hm_matcher_set_list(
     matcher: *mut hm_matcher,
@@ -335,7 +336,7 @@ pub unsafe extern "C" fn hm_matcher_set_list(
 /// Writes the counts and settings of the list `name` to `*out`. Thread-safe.
 ///
 /// Returns `HM_OK`; `HM_NULL_ARGUMENT` if `matcher`, `name` or `out` is NULL;
-/// `HM_INVALID_ARGUMENT` if `name` is not UTF-8; `HM_MATCHER` if there is no such list.
+/// `HM_INVALID_ARGUMENT` if `name` is not UTF-8; `HM_UNKNOWN_LIST` if there is no such list.
 #[no_mangle]
 pub unsafe extern "C" fn hm_matcher_list_info(
     matcher: *const hm_matcher,
@@ -353,7 +354,7 @@ pub unsafe extern "C" fn hm_matcher_list_info(
             let out = out_ptr(out, "out")?;
             let stats = matcher.inner.stats();
             let list = stats.iter().find(|l| &*l.name == name).ok_or_else(|| {
-                Failure::new(super::HM_MATCHER, format!("no list named {name:?}"))
+                Failure::new(super::HM_UNKNOWN_LIST, format!("no list named {name:?}"))
             })?;
             let info = hm_list_info {
                 entries: list.entries as u64,
@@ -396,13 +397,41 @@ pub unsafe extern "C" fn hm_matcher_index_kind(
     }
 }
 
+/// Folds every insert and removal since the last compaction into the index now (the matcher
+/// does this by itself once enough changes pile up; call it after a bulk load so that queries
+/// stop scanning the new entries). The index is rebuilt without blocking concurrent queries
+/// or updates. Writes to `*rebuilt` (if not NULL) whether a new index was built: `false` when
+/// nothing had changed or another compaction was running. Thread-safe.
+///
+/// Returns `HM_OK`; `HM_NULL_ARGUMENT` if `matcher` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn hm_matcher_compact(
+    matcher: *const hm_matcher,
+    rebuilt: *mut bool,
+    err: *mut hm_error,
+) -> hm_status {
+    // SAFETY: `err` is NULL or valid by the documented contract.
+    unsafe {
+        boundary(err, || -> FfiResult {
+            // SAFETY: `matcher` is NULL or a live handle.
+            let matcher = deref(matcher, "matcher")?;
+            let done = matcher.inner.compact();
+            if !rebuilt.is_null() {
+                // SAFETY: checked non-NULL; the caller passes a writable bool.
+                write_out(rebuilt, done);
+            }
+            Ok(())
+        })
+    }
+}
+
 /// Adds one entry to the list `list`: `*hash`, the id `entry_id` (unique within the list) and
 /// an optional `label` (NUL-terminated UTF-8, copied; NULL for none). The next query sees it.
 /// Thread-safe.
 ///
 /// Returns `HM_OK`; `HM_NULL_ARGUMENT` if `matcher`, `list` or `hash` is NULL;
-/// `HM_INVALID_ARGUMENT` if a string is not UTF-8; `HM_MATCHER` if there is no such list or the
-/// id is already in it (nothing changes then).
+/// `HM_INVALID_ARGUMENT` if a string is not UTF-8; `HM_UNKNOWN_LIST` if there is no such list;
+/// `HM_ENTRY_EXISTS` if the id is already in it (nothing changes then).
 #[no_mangle]
 pub unsafe extern "C" fn hm_matcher_insert(
     matcher: *mut hm_matcher,
@@ -440,8 +469,8 @@ pub unsafe extern "C" fn hm_matcher_insert(
 /// NULL. Much faster than one `hm_matcher_insert` per entry for bulk loads. Thread-safe.
 ///
 /// Returns `HM_OK`; `HM_NULL_ARGUMENT` if `matcher` or `list` is NULL, or `entries` with
-/// `count` > 0; `HM_INVALID_ARGUMENT` if a string is not UTF-8; `HM_MATCHER` if there is no
-/// such list or an id is a duplicate.
+/// `count` > 0; `HM_INVALID_ARGUMENT` if a string is not UTF-8; `HM_UNKNOWN_LIST` if there is
+/// no such list; `HM_ENTRY_EXISTS` if an id is in the list already or given twice.
 #[no_mangle]
 pub unsafe extern "C" fn hm_matcher_insert_many(
     matcher: *mut hm_matcher,
@@ -486,7 +515,7 @@ pub unsafe extern "C" fn hm_matcher_insert_many(
 /// when `removed` is not NULL (a missing entry is not an error). Thread-safe.
 ///
 /// Returns `HM_OK`; `HM_NULL_ARGUMENT` if `matcher` or `list` is NULL; `HM_INVALID_ARGUMENT` if
-/// `list` is not UTF-8; `HM_MATCHER` if there is no such list.
+/// `list` is not UTF-8; `HM_UNKNOWN_LIST` if there is no such list.
 #[no_mangle]
 pub unsafe extern "C" fn hm_matcher_remove(
     matcher: *mut hm_matcher,
@@ -515,8 +544,8 @@ pub unsafe extern "C" fn hm_matcher_remove(
 /// copied, kept in snapshots): it stays stored but no longer matches. Thread-safe.
 ///
 /// Returns `HM_OK`; `HM_NULL_ARGUMENT` if `matcher`, `list` or `reason` is NULL;
-/// `HM_INVALID_ARGUMENT` if a string is not UTF-8; `HM_MATCHER` if there is no such list or
-/// entry.
+/// `HM_INVALID_ARGUMENT` if a string is not UTF-8; `HM_UNKNOWN_LIST` if there is no such list;
+/// `HM_UNKNOWN_ENTRY` if it has no such entry.
 #[no_mangle]
 pub unsafe extern "C" fn hm_matcher_disable(
     matcher: *mut hm_matcher,
@@ -543,7 +572,8 @@ pub unsafe extern "C" fn hm_matcher_disable(
 /// Thread-safe.
 ///
 /// Returns `HM_OK`; `HM_NULL_ARGUMENT` if `matcher` or `list` is NULL; `HM_INVALID_ARGUMENT` if
-/// `list` is not UTF-8; `HM_MATCHER` if there is no such list or entry.
+/// `list` is not UTF-8; `HM_UNKNOWN_LIST` if there is no such list;
+/// `HM_UNKNOWN_ENTRY` if it has no such entry.
 #[no_mangle]
 pub unsafe extern "C" fn hm_matcher_enable(
     matcher: *mut hm_matcher,
@@ -572,8 +602,8 @@ pub unsafe extern "C" fn hm_matcher_enable(
 /// once with `buf_size` 0 to learn the size. Thread-safe.
 ///
 /// Returns `HM_OK`; `HM_NULL_ARGUMENT` if `matcher`, `list` or `disabled` is NULL, or `buf`
-/// with `buf_size` > 0; `HM_INVALID_ARGUMENT` if `list` is not UTF-8; `HM_MATCHER` if there
-/// is no such list or entry; `HM_BUFFER_TOO_SMALL` if the reason does not fit (then only
+/// with `buf_size` > 0; `HM_INVALID_ARGUMENT` if `list` is not UTF-8; `HM_UNKNOWN_LIST` or
+/// `HM_UNKNOWN_ENTRY` if there is no such list or entry; `HM_BUFFER_TOO_SMALL` if the reason does not fit (then only
 /// `*needed` is written).
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]

@@ -26,7 +26,7 @@
 use std::ffi::{c_char, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use crate::Error;
+use crate::{Error, MatcherErrorKind};
 
 pub mod hash;
 pub mod hasher;
@@ -69,8 +69,17 @@ pub const HM_TOO_SMALL: hm_status = 17;
 pub const HM_LOW_QUALITY: hm_status = 18;
 /// A line of a hash list file is malformed.
 pub const HM_LIST_LINE: hm_status = 19;
-/// A matcher operation names a list or entry that does not exist, or one that already exists.
+/// The matcher refused the operation for another reason: an empty list name, more entries
+/// than it can hold.
 pub const HM_MATCHER: hm_status = 20;
+/// No list has that name.
+pub const HM_UNKNOWN_LIST: hm_status = 21;
+/// A list of that name exists already.
+pub const HM_LIST_EXISTS: hm_status = 22;
+/// The list has no entry with that id.
+pub const HM_UNKNOWN_ENTRY: hm_status = 23;
+/// The list has an entry with that id already (or one insert repeats an id).
+pub const HM_ENTRY_EXISTS: hm_status = 24;
 /// The file is not a hashmatch snapshot.
 pub const HM_NOT_A_SNAPSHOT: hm_status = 30;
 /// The snapshot has a format version this build cannot read.
@@ -104,7 +113,11 @@ const STATUS_TEXT: &[(hm_status, &CStr)] = &[
     (HM_TOO_SMALL, c"the image is too small to hash"),
     (HM_LOW_QUALITY, c"the hash quality is below the floor"),
     (HM_LIST_LINE, c"malformed hash list line"),
-    (HM_MATCHER, c"no such list or entry, or it already exists"),
+    (HM_MATCHER, c"the matcher refused the operation"),
+    (HM_UNKNOWN_LIST, c"no such list"),
+    (HM_LIST_EXISTS, c"the list exists already"),
+    (HM_UNKNOWN_ENTRY, c"no such entry in the list"),
+    (HM_ENTRY_EXISTS, c"the entry is in the list already"),
     (HM_NOT_A_SNAPSHOT, c"not a hashmatch snapshot"),
     (HM_SNAPSHOT_VERSION, c"unsupported snapshot version"),
     (HM_SNAPSHOT_TRUNCATED, c"the snapshot is truncated"),
@@ -195,7 +208,13 @@ impl From<Error> for Failure {
             Error::TooSmall { .. } => HM_TOO_SMALL,
             Error::LowQuality { .. } => HM_LOW_QUALITY,
             Error::ListLine { .. } => HM_LIST_LINE,
-            Error::Matcher { .. } => HM_MATCHER,
+            Error::Matcher { kind, .. } => match kind {
+                MatcherErrorKind::UnknownList => HM_UNKNOWN_LIST,
+                MatcherErrorKind::ListExists => HM_LIST_EXISTS,
+                MatcherErrorKind::UnknownEntry => HM_UNKNOWN_ENTRY,
+                MatcherErrorKind::EntryExists => HM_ENTRY_EXISTS,
+                MatcherErrorKind::Refused => HM_MATCHER,
+            },
             Error::NotASnapshot { .. } => HM_NOT_A_SNAPSHOT,
             Error::UnsupportedSnapshotVersion { .. } => HM_SNAPSHOT_VERSION,
             Error::SnapshotTruncated { .. } => HM_SNAPSHOT_TRUNCATED,

@@ -17,7 +17,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use rayon::prelude::*;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, MatcherErrorKind, Result};
 use crate::hash::pdq::{self, Dihedral, DihedralHashes, PdqHash};
 use crate::hash::Hash256;
 use crate::index::{Hit, IndexKind};
@@ -198,11 +198,17 @@ impl Matcher {
     /// [`Error::Matcher`] if a list of that name exists or the name is empty.
     pub fn add_list(&self, name: &str, settings: ListSettings) -> Result<()> {
         if name.is_empty() {
-            return Err(matcher_error("a list name cannot be empty"));
+            return Err(matcher_error(
+                MatcherErrorKind::Refused,
+                "a list name cannot be empty",
+            ));
         }
         let mut state = self.write();
         if state.list_ids.contains_key(name) {
-            return Err(matcher_error(format!("list {name:?} already exists")));
+            return Err(matcher_error(
+                MatcherErrorKind::ListExists,
+                format!("list {name:?} already exists"),
+            ));
         }
         let name: Arc<str> = name.into();
         let id = state.lists.len() as u32;
@@ -255,21 +261,25 @@ impl Matcher {
                 .iter()
                 .find(|e| state.store.find(list_id, e.id).is_some())
             {
-                return Err(matcher_error(format!(
-                    "entry {} is already in list {list:?}",
-                    e.id
-                )));
+                return Err(matcher_error(
+                    MatcherErrorKind::EntryExists,
+                    format!("entry {} is already in list {list:?}", e.id),
+                ));
             }
             let mut ids: Vec<u64> = entries.iter().map(|e| e.id).collect();
             ids.par_sort_unstable();
             if let Some(pair) = ids.windows(2).find(|w| w[0] == w[1]) {
-                return Err(matcher_error(format!(
-                    "entry {} is twice in the entries added to list {list:?}",
-                    pair[0]
-                )));
+                return Err(matcher_error(
+                    MatcherErrorKind::EntryExists,
+                    format!(
+                        "entry {} is twice in the entries added to list {list:?}",
+                        pair[0]
+                    ),
+                ));
             }
-            u32::try_from(state.store.len() + added)
-                .map_err(|_| matcher_error("more than 4 294 967 295 entries"))?;
+            u32::try_from(state.store.len() + added).map_err(|_| {
+                matcher_error(MatcherErrorKind::Refused, "more than 4 294 967 295 entries")
+            })?;
             state.lists[list_id as usize].entries += added;
             if let Some(log) = &mut state.compaction_log {
                 log.push(Op::Insert(list_id, entries.clone()));
@@ -322,10 +332,12 @@ impl Matcher {
     fn set_disabled(&self, list: &str, entry_id: u64, reason: Option<Arc<str>>) -> Result<()> {
         let mut state = self.write();
         let list_id = state.list_id(list)?;
-        let slot = state
-            .store
-            .find(list_id, entry_id)
-            .ok_or_else(|| matcher_error(format!("no entry {entry_id} in list {list:?}")))?;
+        let slot = state.store.find(list_id, entry_id).ok_or_else(|| {
+            matcher_error(
+                MatcherErrorKind::UnknownEntry,
+                format!("no entry {entry_id} in list {list:?}"),
+            )
+        })?;
         let now = reason.is_some();
         if let Some(log) = &mut state.compaction_log {
             log.push(Op::SetDisabled(list_id, entry_id, reason.clone()));
@@ -343,10 +355,12 @@ impl Matcher {
     pub fn disabled_reason(&self, list: &str, entry_id: u64) -> Result<Option<Arc<str>>> {
         let state = self.read();
         let list_id = state.list_id(list)?;
-        let slot = state
-            .store
-            .find(list_id, entry_id)
-            .ok_or_else(|| matcher_error(format!("no entry {entry_id} in list {list:?}")))?;
+        let slot = state.store.find(list_id, entry_id).ok_or_else(|| {
+            matcher_error(
+                MatcherErrorKind::UnknownEntry,
+                format!("no entry {entry_id} in list {list:?}"),
+            )
+        })?;
         Ok(state.store.disabled(slot).cloned())
     }
 
@@ -682,10 +696,12 @@ impl Matcher {
 
 impl State {
     fn list_id(&self, name: &str) -> Result<u32> {
-        self.list_ids
-            .get(name)
-            .copied()
-            .ok_or_else(|| matcher_error(format!("no list named {name:?}")))
+        self.list_ids.get(name).copied().ok_or_else(|| {
+            matcher_error(
+                MatcherErrorKind::UnknownList,
+                format!("no list named {name:?}"),
+            )
+        })
     }
 
     /// The radius a threshold-respecting query must search: the largest enabled threshold.
@@ -761,8 +777,9 @@ fn check_quality(quality: u8, options: &QueryOptions) -> Result<()> {
     Ok(())
 }
 
-fn matcher_error(message: impl Into<String>) -> Error {
+fn matcher_error(kind: MatcherErrorKind, message: impl Into<String>) -> Error {
     Error::Matcher {
+        kind,
         message: message.into(),
     }
 }

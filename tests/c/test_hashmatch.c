@@ -114,7 +114,8 @@ static void test_status_and_version(void) {
       HM_OK, HM_NULL_ARGUMENT, HM_INVALID_ARGUMENT, HM_BUFFER_TOO_SMALL, HM_PANIC,
       HM_INVALID_HASH, HM_INVALID_PIXELS, HM_UNKNOWN_FORMAT, HM_DECODE_FAILED,
       HM_DECODER_CRASHED, HM_TOO_LARGE, HM_DECODER_LIMIT, HM_TOO_SMALL, HM_LOW_QUALITY,
-      HM_LIST_LINE, HM_MATCHER, HM_NOT_A_SNAPSHOT, HM_SNAPSHOT_VERSION, HM_SNAPSHOT_TRUNCATED,
+      HM_LIST_LINE, HM_MATCHER, HM_UNKNOWN_LIST, HM_LIST_EXISTS, HM_UNKNOWN_ENTRY, HM_ENTRY_EXISTS,
+      HM_NOT_A_SNAPSHOT, HM_SNAPSHOT_VERSION, HM_SNAPSHOT_TRUNCATED,
       HM_SNAPSHOT_CHECKSUM, HM_SNAPSHOT_MALFORMED, HM_IO};
   for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
     const char *s = hm_status_str(all[i]);
@@ -358,18 +359,25 @@ static void test_matcher(void) {
   char name[] = "demo";
   OK(hm_matcher_add_list(m, name, 31, true, &err));
   name[0] = 'X'; /* copied: the list is still "demo" */
-  FAILS(HM_MATCHER, hm_matcher_add_list(m, "demo", 31, true, &err));
+  FAILS(HM_LIST_EXISTS, hm_matcher_add_list(m, "demo", 31, true, &err));
   FAILS(HM_MATCHER, hm_matcher_add_list(m, "", 31, true, &err));
   FAILS(HM_NULL_ARGUMENT, hm_matcher_add_list(m, NULL, 31, true, &err));
   FAILS(HM_NULL_ARGUMENT, hm_matcher_add_list(NULL, "x", 31, true, &err));
   FAILS(HM_INVALID_ARGUMENT, hm_matcher_add_list(m, "\xc3\x28", 31, true, &err));
   load_demo_list(m, "demo");
   OK(hm_matcher_add_list(m, "own", 31, true, &err));
+  bool rebuilt = false;
+  OK(hm_matcher_compact(m, &rebuilt, &err)); /* index the demo entries now */
+  CHECK(rebuilt);
+  OK(hm_matcher_compact(m, &rebuilt, &err));
+  CHECK(!rebuilt);
+  OK(hm_matcher_compact(m, NULL, &err));
+  FAILS(HM_NULL_ARGUMENT, hm_matcher_compact(NULL, NULL, &err));
 
   hm_list_info info;
   OK(hm_matcher_list_info(m, "demo", &info, &err));
   CHECK(info.entries == 2 && info.disabled == 0 && info.threshold == 31 && info.enabled);
-  FAILS(HM_MATCHER, hm_matcher_list_info(m, "nope", &info, &err));
+  FAILS(HM_UNKNOWN_LIST, hm_matcher_list_info(m, "nope", &info, &err));
   FAILS(HM_NULL_ARGUMENT, hm_matcher_list_info(m, "demo", NULL, &err));
   FAILS(HM_NULL_ARGUMENT, hm_matcher_list_info(NULL, "demo", &info, &err));
   FAILS(HM_NULL_ARGUMENT, hm_matcher_index_kind(m, NULL, &err));
@@ -472,8 +480,8 @@ static void test_matcher(void) {
 
   /* insert, disable, enable, remove on the platform's own list */
   OK(hm_matcher_insert(m, "own", &up1.hash, 7, NULL, &err));
-  FAILS(HM_MATCHER, hm_matcher_insert(m, "own", &up1.hash, 7, "again", &err));
-  FAILS(HM_MATCHER, hm_matcher_insert(m, "nope", &up1.hash, 8, NULL, &err));
+  FAILS(HM_ENTRY_EXISTS, hm_matcher_insert(m, "own", &up1.hash, 7, "again", &err));
+  FAILS(HM_UNKNOWN_LIST, hm_matcher_insert(m, "nope", &up1.hash, 8, NULL, &err));
   FAILS(HM_NULL_ARGUMENT, hm_matcher_insert(m, "own", NULL, 8, NULL, &err));
   FAILS(HM_NULL_ARGUMENT, hm_matcher_insert(m, NULL, &up1.hash, 8, NULL, &err));
   FAILS(HM_NULL_ARGUMENT, hm_matcher_insert(NULL, "own", &up1.hash, 8, NULL, &err));
@@ -485,7 +493,7 @@ static void test_matcher(void) {
   OK(hm_matcher_insert_many(m, "own", NULL, 0, &added, &err));
   CHECK(added == 0);
   hm_entry dup[2] = {{up2.hash, 9, NULL}, {up2.hash, 9, "twice"}};
-  FAILS(HM_MATCHER, hm_matcher_insert_many(m, "own", dup, 2, &added, &err));
+  FAILS(HM_ENTRY_EXISTS, hm_matcher_insert_many(m, "own", dup, 2, &added, &err));
   CHECK(added == 0);
   OK(hm_matcher_query(m, &up1, NULL, &found, &err));
   CHECK(hm_matches_len(found) == 1 && strcmp(hm_matches_get(found, 0)->list, "own") == 0);
@@ -512,20 +520,20 @@ static void test_matcher(void) {
     OK(hm_matcher_disabled_reason(m, "demo", 1001, &disabled, reason, sizeof reason, &needed,
                                   &err));
     CHECK(!disabled && reason[0] == '\0' && needed == 1);
-    FAILS(HM_MATCHER, hm_matcher_disabled_reason(m, "own", 8, &disabled, reason, sizeof reason,
+    FAILS(HM_UNKNOWN_ENTRY, hm_matcher_disabled_reason(m, "own", 8, &disabled, reason, sizeof reason,
                                                  &needed, &err));
     FAILS(HM_NULL_ARGUMENT, hm_matcher_disabled_reason(m, "own", 7, NULL, reason, sizeof reason,
                                                        &needed, &err));
     FAILS(HM_NULL_ARGUMENT, hm_matcher_disabled_reason(m, "own", 7, &disabled, NULL, 10,
                                                        &needed, &err));
   }
-  FAILS(HM_MATCHER, hm_matcher_disable(m, "own", 8, "no such entry", &err));
+  FAILS(HM_UNKNOWN_ENTRY, hm_matcher_disable(m, "own", 8, "no such entry", &err));
   FAILS(HM_NULL_ARGUMENT, hm_matcher_disable(m, "own", 7, NULL, &err));
   FAILS(HM_NULL_ARGUMENT, hm_matcher_disable(m, NULL, 7, "r", &err));
   FAILS(HM_NULL_ARGUMENT, hm_matcher_disable(NULL, "own", 7, "r", &err));
   OK(hm_matcher_enable(m, "own", 7, &err));
   OK(hm_matcher_enable(m, "own", 7, &err));
-  FAILS(HM_MATCHER, hm_matcher_enable(m, "own", 8, &err));
+  FAILS(HM_UNKNOWN_ENTRY, hm_matcher_enable(m, "own", 8, &err));
   FAILS(HM_NULL_ARGUMENT, hm_matcher_enable(m, NULL, 7, &err));
   FAILS(HM_NULL_ARGUMENT, hm_matcher_enable(NULL, "own", 7, &err));
   OK(hm_matcher_query(m, &up1, NULL, &found, &err));
@@ -538,7 +546,7 @@ static void test_matcher(void) {
   CHECK(hm_matches_len(found) == 0);
   hm_matches_free(found);
   OK(hm_matcher_set_list(m, "own", 31, true, &err));
-  FAILS(HM_MATCHER, hm_matcher_set_list(m, "nope", 31, true, &err));
+  FAILS(HM_UNKNOWN_LIST, hm_matcher_set_list(m, "nope", 31, true, &err));
   FAILS(HM_NULL_ARGUMENT, hm_matcher_set_list(m, NULL, 31, true, &err));
   FAILS(HM_NULL_ARGUMENT, hm_matcher_set_list(NULL, "own", 31, true, &err));
   OK(hm_matcher_set_list(m, "demo", 1, true, &err));
@@ -553,7 +561,7 @@ static void test_matcher(void) {
   OK(hm_matcher_remove(m, "own", 7, &removed, &err));
   CHECK(!removed);
   OK(hm_matcher_remove(m, "own", 7, NULL, &err));
-  FAILS(HM_MATCHER, hm_matcher_remove(m, "nope", 7, &removed, &err));
+  FAILS(HM_UNKNOWN_LIST, hm_matcher_remove(m, "nope", 7, &removed, &err));
   FAILS(HM_NULL_ARGUMENT, hm_matcher_remove(m, NULL, 7, &removed, &err));
   FAILS(HM_NULL_ARGUMENT, hm_matcher_remove(NULL, "own", 7, &removed, &err));
 

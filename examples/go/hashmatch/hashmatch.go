@@ -48,6 +48,10 @@ const (
 	StatusNullArgument   = int(C.HM_NULL_ARGUMENT)
 	StatusNotASnapshot   = int(C.HM_NOT_A_SNAPSHOT)
 	StatusMatcherRefused = int(C.HM_MATCHER)
+	StatusUnknownList    = int(C.HM_UNKNOWN_LIST)
+	StatusListExists     = int(C.HM_LIST_EXISTS)
+	StatusUnknownEntry   = int(C.HM_UNKNOWN_ENTRY)
+	StatusEntryExists    = int(C.HM_ENTRY_EXISTS)
 )
 
 // check turns a status and its hm_error into a Go error.

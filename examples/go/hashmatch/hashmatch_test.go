@@ -89,7 +89,7 @@ func TestQueriesAndChanges(t *testing.T) {
 	if _, err := m.Query(low); !errors.As(err, &herr) || herr.Code != StatusLowQuality {
 		t.Fatalf("low quality: %v", err)
 	}
-	if err := m.Insert("demo", match.Hash, 1001, ""); !errors.As(err, &herr) || herr.Code != StatusMatcherRefused {
+	if err := m.Insert("demo", match.Hash, 1001, ""); !errors.As(err, &herr) || herr.Code != StatusEntryExists {
 		t.Fatalf("duplicate id: %v", err)
 	}
 	if err := m.Disable("demo", 1001, "false positive"); err != nil {
