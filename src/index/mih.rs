@@ -61,6 +61,14 @@ impl ChunkIds {
         }
     }
 
+    #[inline]
+    fn prefetch(&self, k: usize) {
+        match self {
+            ChunkIds::U24(bytes) => prefetch(&bytes[3 * k]),
+            ChunkIds::U32(ids) => prefetch(&ids[k]),
+        }
+    }
+
     fn bytes(&self) -> usize {
         match self {
             ChunkIds::U24(bytes) => bytes.bytes(),
@@ -223,6 +231,25 @@ impl MihTables {
         mut hit: impl FnMut(usize, u32),
     ) {
         let (t, t2) = (r / 16, r / 8);
+        let verify = |c: usize, id: usize, hit: &mut dyn FnMut(usize, u32)| {
+            let hash = &hashes[id];
+            let distance = query.distance(hash);
+            if distance > r || !live(id) {
+                return;
+            }
+            // Report at the first chunk meeting both conditions.
+            let d = chunk_distances(query, hash);
+            let first = (0..CHUNKS)
+                .find(|&i| d[i] <= t && d[i] + d[(i + 1) % CHUNKS] <= t2)
+                .expect("pigeonring: some chunk meets both bounds");
+            if first == c {
+                hit(id, distance);
+            }
+        };
+        // The filter's survivors of every chunk first, then their ids and hashes fetched in
+        // batches (prefetched before they are read), so that the cache misses of all the
+        // survivors overlap instead of following one another.
+        let mut survivors: Vec<(u8, u32)> = Vec::with_capacity(256);
         for (c, table) in self.chunks.iter().enumerate() {
             let qc = chunk(query, c);
             let qn = chunk(query, (c + 1) % CHUNKS);
@@ -230,24 +257,36 @@ impl MihTables {
                 let bucket = table.bucket(qc ^ mask);
                 let start = bucket.start;
                 filter.scan(&table.next[bucket], qn, t2 - weight, |k| {
-                    let id = table.ids.get(start + k);
-                    let hash = &hashes[id];
-                    let distance = query.distance(hash);
-                    if distance > r || !live(id) {
-                        return;
-                    }
-                    // Report at the first chunk meeting both conditions.
-                    let d = chunk_distances(query, hash);
-                    let first = (0..CHUNKS)
-                        .find(|&i| d[i] <= t && d[i] + d[(i + 1) % CHUNKS] <= t2)
-                        .expect("pigeonring: some chunk meets both bounds");
-                    if first == c {
-                        hit(id, distance);
-                    }
+                    let at = start + k;
+                    table.ids.prefetch(at);
+                    survivors.push((c as u8, at as u32));
                 });
             });
         }
+        let mut ids: Vec<(u8, u32)> = Vec::with_capacity(survivors.len());
+        for &(c, at) in &survivors {
+            let id = self.chunks[c as usize].ids.get(at as usize);
+            prefetch(&hashes[id]);
+            ids.push((c, id as u32));
+        }
+        for (c, id) in ids {
+            verify(c as usize, id as usize, &mut hit);
+        }
     }
+}
+
+/// Asks the CPU to start loading the cache line holding `value` (a hint, nothing more).
+#[inline(always)]
+fn prefetch<T>(value: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch reads nothing architecturally and never faults; the pointer comes
+    // from a reference. SSE is part of the x86-64 baseline.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>((value as *const T).cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = value;
 }
 
 impl ChunkTable {
