@@ -11,6 +11,8 @@
 //! the boundary shows. Two queries on each: a stored hash (1 match: the C layer copies the list
 //! name and label) and a random hash (no match).
 
+mod common;
+
 use std::hint::black_box;
 use std::ptr::null_mut;
 
@@ -22,23 +24,9 @@ use hashmatch::list::Entry;
 use hashmatch::matcher::{ListSettings, Matcher};
 use hashmatch::Hash256;
 
+use common::Rng;
+
 const RADIUS: u32 = 31;
-
-/// SplitMix64: deterministic data without a `rand` dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn hash(&mut self) -> Hash256 {
-        Hash256::from_words([self.next(), self.next(), self.next(), self.next()])
-    }
-}
 
 /// The same entries in a Rust matcher and in a C handle.
 fn matchers(hashes: &[Hash256]) -> (Matcher, *mut hm_matcher) {

@@ -26,36 +26,10 @@ use hashmatch::matcher::{ListSettings, Matcher, QueryOptions};
 use hashmatch::pdq::DihedralHashes;
 use hashmatch::Hash256;
 
+use common::Rng;
+
 const RADIUS: u32 = 31;
 const QUERIES: usize = 400;
-
-/// SplitMix64: deterministic data without a `rand` dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn hash(&mut self) -> Hash256 {
-        Hash256::from_words([self.next(), self.next(), self.next(), self.next()])
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn flip(&mut self, h: Hash256, bits: u64) -> Hash256 {
-        let mut h = h;
-        for _ in 0..bits {
-            let b = self.below(256) as usize;
-            let v = h.bit(b);
-            h.set_bit(b, !v);
-        }
-        h
-    }
-}
 
 fn uniform(n: usize, rng: &mut Rng) -> Vec<Hash256> {
     (0..n).map(|_| rng.hash()).collect()

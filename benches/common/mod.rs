@@ -4,6 +4,8 @@
 
 use std::path::PathBuf;
 
+use hashmatch::Hash256;
+
 /// A deterministic photo-like RGB image: smooth illumination, a few soft shapes, fine texture
 /// and a little sensor noise, so the filters see realistic value ranges.
 pub fn photo(w: u32, h: u32) -> Vec<u8> {
@@ -71,4 +73,32 @@ pub fn mean_ms(group: &str, function: &str) -> Option<f64> {
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
     Some(json["mean"]["point_estimate"].as_f64()? / 1e6)
+}
+
+/// SplitMix64 (shared by the benches): deterministic data without a `rand` dependency.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    pub fn hash(&mut self) -> Hash256 {
+        Hash256::from_words([self.next(), self.next(), self.next(), self.next()])
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    pub fn flip(&mut self, h: Hash256, bits: u64) -> Hash256 {
+        let mut h = h;
+        for _ in 0..bits {
+            let b = self.below(256) as usize;
+            let v = h.bit(b);
+            h.set_bit(b, !v);
+        }
+        h
+    }
 }
