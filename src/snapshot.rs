@@ -560,22 +560,8 @@ fn decode(path: &Path, map: Arc<Mmap>) -> Result<Matcher> {
             )))
         }
     };
-    let index = match index {
-        Some(tables) => SegmentIndex::Mih(tables),
-        None => Segment::build_index(
-            &hashes,
-            crate::IndexKind::choose(
-                n,
-                lists
-                    .iter()
-                    .filter(|(_, s)| s.enabled)
-                    .map(|(_, s)| s.threshold)
-                    .max()
-                    .unwrap_or(0)
-                    .max(crate::pdq::MATCH_THRESHOLD),
-            ),
-        ),
-    };
+    // Without stored tables, `Matcher::from_parts` builds the index its list sizes call for.
+    let index = index.map_or(SegmentIndex::Scan, SegmentIndex::Mih);
     let segment = Segment {
         hashes,
         ids,

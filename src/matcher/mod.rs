@@ -681,15 +681,22 @@ impl Matcher {
                 .ok_or_else(|| format!("disabled position {p} is past the {n} entries"))?;
             lists[*list as usize].disabled += 1;
         }
-        let segment = Arc::try_unwrap(segment).map_err(|_| "segment is shared")?;
+        let mut segment = Arc::try_unwrap(segment).map_err(|_| "segment is shared")?;
+        let mut state = State {
+            lists,
+            list_ids,
+            store: Store::default(),
+            forced_kind: None,
+            compaction_log: None,
+        };
+        // A segment that came without an index (a snapshot of a small matcher) gets the one
+        // its size calls for; stored tables are used as they are.
+        if matches!(segment.index, SegmentIndex::Scan) {
+            segment.index = Segment::build_index(&segment.hashes, state.target_kind_for(n));
+        }
+        state.store = Store::from_segment(segment, parts.disabled);
         Ok(Matcher {
-            state: RwLock::new(State {
-                lists,
-                list_ids,
-                store: Store::from_segment(segment, parts.disabled),
-                forced_kind: None,
-                compaction_log: None,
-            }),
+            state: RwLock::new(state),
         })
     }
 }
@@ -716,11 +723,13 @@ impl State {
 
     /// The index kind a compaction builds: the forced one, or [`IndexKind::choose`]'s.
     fn target_kind(&self) -> IndexKind {
+        self.target_kind_for(self.store.len())
+    }
+
+    /// [`State::target_kind`] for `len` entries.
+    fn target_kind_for(&self, len: usize) -> IndexKind {
         self.forced_kind.unwrap_or_else(|| {
-            IndexKind::choose(
-                self.store.len(),
-                self.max_threshold().max(pdq::MATCH_THRESHOLD),
-            )
+            IndexKind::choose(len, self.max_threshold().max(pdq::MATCH_THRESHOLD))
         })
     }
 
