@@ -64,8 +64,8 @@ impl ChunkIds {
     #[inline]
     fn prefetch(&self, k: usize) {
         match self {
-            ChunkIds::U24(bytes) => prefetch(&bytes[3 * k]),
-            ChunkIds::U32(ids) => prefetch(&ids[k]),
+            ChunkIds::U24(bytes) => prefetch::to_l1(&bytes[3 * k]),
+            ChunkIds::U32(ids) => prefetch::to_l1(&ids[k]),
         }
     }
 
@@ -89,7 +89,7 @@ pub(crate) fn id_width(len: usize) -> usize {
 impl ChunkTable {
     /// Counting sort of the entries by chunk `c`; ids ascending within a bucket.
     fn build(hashes: &[Hash256], c: usize) -> ChunkTable {
-        let mut offsets = vec![0u32; BUCKETS + 1];
+        let mut offsets = column::zeroed_huge::<u32>(BUCKETS + 1);
         for hash in hashes {
             offsets[chunk(hash, c) as usize + 1] += 1;
         }
@@ -246,47 +246,101 @@ impl MihTables {
                 hit(id, distance);
             }
         };
-        // The filter's survivors of every chunk first, then their ids and hashes fetched in
-        // batches (prefetched before they are read), so that the cache misses of all the
-        // survivors overlap instead of following one another.
-        let mut survivors: Vec<(u8, u32)> = Vec::with_capacity(256);
+        // Each probed bucket costs two dependent cache misses (its offsets, then its filter
+        // values) and each survivor two more (its id, then its hash). Taken one after the
+        // other they would not overlap, so the probe runs in stages, each requesting what the
+        // next one reads: at 10M entries that is ~272 offsets, ~1 600 lines of filter values
+        // and ~120 ids and hashes per query, all in flight together (measured: 3-4x faster
+        // than probing bucket by bucket). The filter values go to L2, as they outnumber L1.
+        let mut buckets: Vec<(u8, u16, u32)> = Vec::with_capacity(CHUNKS * 17);
         for (c, table) in self.chunks.iter().enumerate() {
             let qc = chunk(query, c);
-            let qn = chunk(query, (c + 1) % CHUNKS);
             for_each_mask(t, |mask, weight| {
-                let bucket = table.bucket(qc ^ mask);
-                let start = bucket.start;
-                filter.scan(&table.next[bucket], qn, t2 - weight, |k| {
-                    let at = start + k;
-                    table.ids.prefetch(at);
-                    survivors.push((c as u8, at as u32));
-                });
+                let value = qc ^ mask;
+                prefetch::to_l2(&table.offsets[value as usize]);
+                buckets.push((c as u8, value, weight));
             });
         }
-        let mut ids: Vec<(u8, u32)> = Vec::with_capacity(survivors.len());
-        for &(c, at) in &survivors {
-            let id = self.chunks[c as usize].ids.get(at as usize);
-            prefetch(&hashes[id]);
-            ids.push((c, id as u32));
+        let ranges: Vec<(u8, std::ops::Range<usize>, u32)> = buckets
+            .iter()
+            .map(|&(c, value, weight)| (c, self.chunks[c as usize].bucket(value), weight))
+            .collect();
+        for (c, range, _) in &ranges {
+            prefetch::lines_to_l2(&self.chunks[*c as usize].next[range.clone()]);
         }
+        let mut survivors: Vec<(u8, u32)> = Vec::with_capacity(256);
+        for (c, range, weight) in ranges {
+            let c = c as usize;
+            let qn = chunk(query, (c + 1) % CHUNKS);
+            let start = range.start;
+            filter.scan(&self.chunks[c].next[range], qn, t2 - weight, |k| {
+                survivors.push((c as u8, (start + k) as u32));
+            });
+        }
+        for &(c, at) in &survivors {
+            self.chunks[c as usize].ids.prefetch(at as usize);
+        }
+        let ids: Vec<(u8, u32)> = survivors
+            .iter()
+            .map(|&(c, at)| {
+                let id = self.chunks[c as usize].ids.get(at as usize);
+                prefetch::to_l1(&hashes[id]);
+                (c, id as u32)
+            })
+            .collect();
         for (c, id) in ids {
             verify(c as usize, id as usize, &mut hit);
         }
     }
 }
 
-/// Asks the CPU to start loading the cache line holding `value` (a hint, nothing more).
-#[inline(always)]
-fn prefetch<T>(value: &T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch reads nothing architecturally and never faults; the pointer comes
-    // from a reference. SSE is part of the x86-64 baseline.
-    unsafe {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        _mm_prefetch::<_MM_HINT_T0>((value as *const T).cast());
+/// Hints that ask the CPU to start loading a cache line: they read nothing architecturally and
+/// never fault, whatever the address, so they are safe to call on any pointer.
+mod prefetch {
+    /// Into every cache level (L1 for the next reads).
+    #[inline(always)]
+    pub(super) fn to_l1<T>(value: &T) {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: a prefetch has no architectural effect and never faults. SSE is part of
+        // the x86-64 baseline.
+        unsafe {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            _mm_prefetch::<_MM_HINT_T0>((value as *const T).cast());
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = value;
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = value;
+
+    /// Into L2 and below: for data read soon but too much to fit L1 together.
+    #[inline(always)]
+    pub(super) fn to_l2<T>(value: &T) {
+        address_to_l2((value as *const T).cast());
+    }
+
+    /// Every cache line of `values` into L2.
+    #[inline(always)]
+    pub(super) fn lines_to_l2<T>(values: &[T]) {
+        let start = values.as_ptr() as usize;
+        let end = start + std::mem::size_of_val(values);
+        let mut line = start & !63;
+        while line < end {
+            address_to_l2(line as *const u8);
+            line += 64;
+        }
+    }
+
+    #[inline(always)]
+    fn address_to_l2(address: *const u8) {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: as in `to_l1`; the address may lie before the slice (its line's start),
+        // which a prefetch tolerates.
+        unsafe {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T1};
+            _mm_prefetch::<_MM_HINT_T1>(address.cast());
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = address;
+    }
 }
 
 impl ChunkTable {
@@ -444,23 +498,23 @@ impl MultiIndex {
     /// Drops the tombstones and indexes every live entry (done automatically; call it after
     /// a burst of inserts to stop scanning the delta).
     pub fn rebuild(&mut self) {
-        if self.dead_count > 0 {
-            let mut id = 0u32;
-            let mut hashes = Vec::with_capacity(self.positions.len());
-            let mut slots = Vec::with_capacity(self.positions.len());
-            for (old, (&hash, &slot)) in self.hashes.iter().zip(&self.slots).enumerate() {
-                if !self.is_dead(old) {
-                    hashes.push(hash);
-                    slots.push(slot);
-                    self.positions.insert(slot, id);
-                    id += 1;
+        // The live entries, renumbered in order, into a fresh buffer on huge pages: queries
+        // read the hashes at random (the copy is small beside building the tables).
+        let live = self.hashes.len() - self.dead_count;
+        let mut hashes = Vec::with_capacity(live);
+        column::advise_huge(hashes.spare_capacity_mut());
+        let mut slots = Vec::with_capacity(live);
+        for (old, (&hash, &slot)) in self.hashes.iter().zip(&self.slots).enumerate() {
+            if !self.is_dead(old) {
+                if self.dead_count > 0 {
+                    self.positions.insert(slot, hashes.len() as u32);
                 }
+                hashes.push(hash);
+                slots.push(slot);
             }
-            self.hashes = hashes;
-            self.slots = slots;
         }
-        self.hashes.shrink_to_fit();
-        self.slots.shrink_to_fit();
+        self.hashes = hashes;
+        self.slots = slots;
         self.dead = vec![0; self.hashes.len().div_ceil(64)];
         self.dead_count = 0;
         self.indexed = self.hashes.len();
