@@ -498,23 +498,28 @@ impl MultiIndex {
     /// Drops the tombstones and indexes every live entry (done automatically; call it after
     /// a burst of inserts to stop scanning the delta).
     pub fn rebuild(&mut self) {
-        // The live entries, renumbered in order, into a fresh buffer on huge pages: queries
-        // read the hashes at random (the copy is small beside building the tables).
-        let live = self.hashes.len() - self.dead_count;
-        let mut hashes = Vec::with_capacity(live);
-        column::advise_huge(hashes.spare_capacity_mut());
-        let mut slots = Vec::with_capacity(live);
-        for (old, (&hash, &slot)) in self.hashes.iter().zip(&self.slots).enumerate() {
-            if !self.is_dead(old) {
-                if self.dead_count > 0 {
+        if self.dead_count > 0 {
+            // The live entries, renumbered in order, into a fresh buffer on huge pages:
+            // queries read the hashes at random.
+            let live = self.hashes.len() - self.dead_count;
+            let mut hashes = Vec::with_capacity(live);
+            column::advise_huge(hashes.spare_capacity_mut());
+            let mut slots = Vec::with_capacity(live);
+            for (old, (&hash, &slot)) in self.hashes.iter().zip(&self.slots).enumerate() {
+                if !self.is_dead(old) {
                     self.positions.insert(slot, hashes.len() as u32);
+                    hashes.push(hash);
+                    slots.push(slot);
                 }
-                hashes.push(hash);
-                slots.push(slot);
             }
+            self.hashes = hashes;
+            self.slots = slots;
+        } else {
+            // Grown in place: ask for huge pages now (the kernel merges its pages later).
+            column::advise_huge(&self.hashes);
         }
-        self.hashes = hashes;
-        self.slots = slots;
+        self.hashes.shrink_to_fit();
+        self.slots.shrink_to_fit();
         self.dead = vec![0; self.hashes.len().div_ceil(64)];
         self.dead_count = 0;
         self.indexed = self.hashes.len();
@@ -569,6 +574,10 @@ impl FromIterator<(u32, Hash256)> for MultiIndex {
     /// Bulk build: the entries are stored, then indexed once.
     fn from_iter<I: IntoIterator<Item = (u32, Hash256)>>(iter: I) -> Self {
         let mut index = Self::new();
+        let iter = iter.into_iter();
+        // Room for the entries announced, on huge pages before they are written.
+        index.hashes.reserve(iter.size_hint().0);
+        column::advise_huge(index.hashes.spare_capacity_mut());
         // Insert into the delta without triggering rebuilds, then build once.
         index.min_rebuild = usize::MAX;
         for (slot, hash) in iter {
