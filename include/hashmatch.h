@@ -530,7 +530,7 @@ typedef struct hm_match {
 #define HM_PIXEL_GREY8 3
 
 /**
- * Follow the list sizes: a linear scan below 10 000 entries, multi-index hashing above.
+ * Follow the list sizes: a linear scan below 4 096 entries, multi-index hashing above.
  * The recommended choice.
  */
 #define HM_INDEX_AUTO 0

@@ -15,7 +15,7 @@ use crate::{Hash256, IndexKind};
 
 /// Which exact index a matcher uses.
 pub type hm_index_kind = i32;
-/// Follow the list sizes: a linear scan below 10 000 entries, multi-index hashing above.
+/// Follow the list sizes: a linear scan below 4 096 entries, multi-index hashing above.
 /// The recommended choice.
 pub const HM_INDEX_AUTO: hm_index_kind = 0;
 /// A SIMD linear scan.

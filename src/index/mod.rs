@@ -13,15 +13,15 @@
 //!
 //! * [`LinearScan`] (`"linear"`): 32 bytes per entry, no build time, cost proportional to the
 //!   number of entries whatever the radius (AVX-512 VPOPCNTDQ, AVX2 or POPCNT chosen at run
-//!   time). The right choice for small lists (below ~10 000 entries), for large radii (above
+//!   time). The right choice for small lists (below ~4 000 entries), for large radii (above
 //!   31, where multi-index hashing degenerates into a scan anyway), for batches of queries
 //!   against one list ([`HammingIndex::radius_multi`] reads memory once for all of them), and
 //!   whenever inserts and removals are frequent.
 //! * [`MultiIndex`] (`"mih"`): multi-index hashing, 16 chunks of 16 bits with the pigeonring
 //!   filter, as HMA's FAISS `IndexBinaryMultiHash` but with a compact sorted layout. For large
 //!   lists at PDQ's usual radius (31): over 10 million hashes `benches/index.rs` measured
-//!   0.15-0.2 ms per query against 14-16 ms for the AVX-512 scan and 41-48 ms for FAISS's
-//!   multi-hash index in the same run, at ~123 bytes per entry and 3-4 s of build time.
+//!   30-50 µs per query (p50) against 16-18 ms for the AVX-512 scan and 52-54 ms for FAISS's
+//!   multi-hash index in the same run, at ~123 bytes per entry and 3-3.5 s of build time.
 //! * [`BkTree`] (`"bktree"`): a Burkhard-Keller tree. Exact and simple; it beats the scan only
 //!   at small radii (256-bit, radius 4: 0.47 against 1.3 ms at 1M), where multi-index hashing
 //!   beats it a hundredfold (1.7 µs), and loses 6-10x at radius 10 and 31 (it visits most of
@@ -160,8 +160,10 @@ impl IndexKind {
     /// Every kind, in declaration order.
     pub const ALL: [IndexKind; 3] = [IndexKind::Linear, IndexKind::BkTree, IndexKind::MultiIndex];
 
-    /// Below this many entries [`IndexKind::choose`] picks the linear scan.
-    pub const LINEAR_BELOW: usize = 10_000;
+    /// Below this many entries [`IndexKind::choose`] picks the linear scan (measured at radius
+    /// 31: the scan 1.5 µs against 4.5 µs at 1 000 entries, even near 4 000, 16 against 5 µs
+    /// at 10 000).
+    pub const LINEAR_BELOW: usize = 4_096;
 
     /// Above this radius [`IndexKind::choose`] picks the linear scan: multi-index hashing with
     /// 16 chunks needs 2-bit probes per chunk beyond 31 and then costs about as much as a scan.

@@ -361,9 +361,9 @@ fn kinds_have_names_and_build() {
         assert_eq!(index.len(), 2);
         assert!(!index.is_empty());
     }
-    assert_eq!(IndexKind::choose(9_999, 31), IndexKind::Linear);
-    assert_eq!(IndexKind::choose(10_000, 31), IndexKind::MultiIndex);
-    assert_eq!(IndexKind::choose(10_000, 32), IndexKind::Linear);
+    assert_eq!(IndexKind::choose(4_095, 31), IndexKind::Linear);
+    assert_eq!(IndexKind::choose(4_096, 31), IndexKind::MultiIndex);
+    assert_eq!(IndexKind::choose(4_096, 32), IndexKind::Linear);
 }
 
 fn e_of(entries: &[(u32, Hash256)]) -> impl Iterator<Item = (u32, Hash256)> + '_ {
