@@ -177,6 +177,18 @@ fn from_le_bytes<T: Pod>(bytes: &[u8]) -> Vec<T> {
 }
 
 /// The little-endian bytes of `values` (for writing a snapshot).
+/// `values` as little-endian bytes: the memory itself on little-endian machines (no copy),
+/// a converted copy elsewhere.
+pub(crate) fn le_bytes<T: Pod>(values: &[T]) -> std::borrow::Cow<'_, [u8]> {
+    if cfg!(target_endian = "little") {
+        std::borrow::Cow::Borrowed(bytemuck::cast_slice(values))
+    } else {
+        let mut out = Vec::with_capacity(std::mem::size_of_val(values));
+        to_le_bytes(values, &mut out);
+        std::borrow::Cow::Owned(out)
+    }
+}
+
 pub(crate) fn to_le_bytes<T: Pod>(values: &[T], out: &mut Vec<u8>) {
     let start = out.len();
     out.extend_from_slice(bytemuck::cast_slice(values));

@@ -56,6 +56,7 @@
 //! valid. The checksums guard the rest (an index whose tables disagree with its hashes would
 //! miss matches): a flipped bit anywhere is refused.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -132,8 +133,11 @@ impl Matcher {
     /// [`Error::Io`] if the file cannot be written (the old file is then untouched);
     /// [`Error::TooLarge`] if a count or string does not fit the format's 32-bit fields.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        let bytes = encode(&self.parts())?;
-        crate::fsutil::write_atomically(path.as_ref(), &bytes)
+        let parts = self.parts();
+        let pieces = encode(&parts)?;
+        crate::fsutil::write_atomically_with(path.as_ref(), |file| {
+            pieces.iter().try_for_each(|piece| file.write_all(piece))
+        })
     }
 
     /// Opens a snapshot written by [`Matcher::save`]: maps the file, checks it whole (see
@@ -210,7 +214,11 @@ fn fits_u32(what: &'static str, n: usize) -> Result<u32> {
     u32::try_from(n).map_err(|_| too_large(what, n as u64, u64::from(u32::MAX)))
 }
 
-fn encode(parts: &Parts) -> Result<Vec<u8>> {
+/// The file's bytes, in order, as pieces to write one after the other: the header, then per
+/// section its descriptor (with the padding that aligns the payload) and its payload. The
+/// columns and index are borrowed from the matcher where the machine is little-endian, so
+/// saving copies nothing large in memory.
+fn encode(parts: &Parts) -> Result<Vec<Cow<'_, [u8]>>> {
     let segment = &parts.segment;
     fits_u32("snapshot entries", segment.len())?;
     let mut strings = Strings::default();
@@ -242,64 +250,66 @@ fn encode(parts: &Parts) -> Result<Vec<u8>> {
     string_section.extend_from_slice(&strings.count.to_le_bytes());
     string_section.extend_from_slice(&strings.bytes);
 
-    let le = |write: &dyn Fn(&mut Vec<u8>)| {
-        let mut out = Vec::new();
-        write(&mut out);
-        out
+    let [index_offsets, index_ids, index_next] = match &segment.index {
+        SegmentIndex::Mih(tables) => tables.le_pieces(),
+        _ => Default::default(),
     };
-    let (mut index_offsets, mut index_ids, mut index_next) = (Vec::new(), Vec::new(), Vec::new());
-    if let SegmentIndex::Mih(tables) = &segment.index {
-        tables.write_le(&mut index_offsets, &mut index_ids, &mut index_next);
-    }
-    let payloads: [Vec<u8>; 13] = [
-        string_section,
-        lists,
-        le(&|o| column::to_le_bytes(&segment.hashes, o)),
-        le(&|o| column::to_le_bytes(&segment.ids, o)),
-        le(&|o| column::to_le_bytes(&segment.lists, o)),
-        le(&|o| column::to_le_bytes(&segment.labels, o)),
-        le(&|o| column::to_le_bytes(&segment.label_text.offsets, o)),
-        segment.label_text.bytes.to_vec(),
-        le(&|o| column::to_le_bytes(&segment.order, o)),
-        disabled_section,
+    let sections: [Vec<Cow<'_, [u8]>>; 13] = [
+        vec![Cow::Owned(string_section)],
+        vec![Cow::Owned(lists)],
+        vec![column::le_bytes(&segment.hashes)],
+        vec![column::le_bytes(&segment.ids)],
+        vec![column::le_bytes(&segment.lists)],
+        vec![column::le_bytes(&segment.labels)],
+        vec![column::le_bytes(&segment.label_text.offsets)],
+        vec![Cow::Borrowed(&segment.label_text.bytes[..])],
+        vec![column::le_bytes(&segment.order)],
+        vec![Cow::Owned(disabled_section)],
         index_offsets,
         index_ids,
         index_next,
     ];
-    let mut out = Vec::new();
-    out.extend_from_slice(&MAGIC);
-    out.extend_from_slice(&VERSION.to_le_bytes());
-    out.extend_from_slice(&0u32.to_le_bytes());
-    out.extend_from_slice(&(SECTIONS.len() as u32).to_le_bytes());
-    let header_crc = crc32fast::hash(&out);
-    out.extend_from_slice(&header_crc.to_le_bytes());
-    for (kind, payload) in (1u32..).zip(&payloads) {
-        let start = out.len();
-        out.extend_from_slice(&kind.to_le_bytes());
-        out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-        out.extend_from_slice(&checksum(payload).to_le_bytes());
-        out.resize(out.len() + 4 + padding(out.len() + 4), 0);
-        let mut descriptor = crc32fast::Hasher::new();
-        descriptor.update(&out[start..start + 16]);
-        descriptor.update(&out[start + 20..]);
-        let descriptor_crc = descriptor.finalize();
-        out[start + 16..start + 20].copy_from_slice(&descriptor_crc.to_le_bytes());
-        out.extend_from_slice(payload);
+    let mut header = Vec::with_capacity(HEADER_LEN);
+    header.extend_from_slice(&MAGIC);
+    header.extend_from_slice(&VERSION.to_le_bytes());
+    header.extend_from_slice(&0u32.to_le_bytes());
+    header.extend_from_slice(&(SECTIONS.len() as u32).to_le_bytes());
+    let header_crc = crc32fast::hash(&header);
+    header.extend_from_slice(&header_crc.to_le_bytes());
+    let mut offset = header.len();
+    let mut out = vec![Cow::Owned(header)];
+    for (kind, payload) in (1u32..).zip(sections) {
+        let len: usize = payload.iter().map(|p| p.len()).sum();
+        let mut descriptor = Vec::with_capacity(20 + ALIGN);
+        descriptor.extend_from_slice(&kind.to_le_bytes());
+        descriptor.extend_from_slice(&(len as u64).to_le_bytes());
+        descriptor.extend_from_slice(&checksum_pieces(&payload).to_le_bytes());
+        descriptor.resize(20 + padding(offset + 20), 0);
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(&descriptor[..16]);
+        crc.update(&descriptor[20..]);
+        let descriptor_crc = crc.finalize();
+        descriptor[16..20].copy_from_slice(&descriptor_crc.to_le_bytes());
+        offset += descriptor.len() + len;
+        out.push(Cow::Owned(descriptor));
+        out.extend(payload);
     }
     Ok(out)
 }
 
-/// CRC-32 of `bytes`, computed in parallel pieces for large payloads.
+/// CRC-32 of `bytes`, computed in parallel runs of up to 8 MB.
 fn checksum(bytes: &[u8]) -> u32 {
-    const PIECE: usize = 8 << 20;
-    if bytes.len() <= PIECE {
-        return crc32fast::hash(bytes);
-    }
-    bytes
-        .par_chunks(PIECE)
-        .map(|piece| {
+    checksum_pieces(&[Cow::Borrowed(bytes)])
+}
+
+/// CRC-32 of the concatenated `pieces`, computed in parallel runs of up to 8 MB.
+fn checksum_pieces(pieces: &[Cow<'_, [u8]>]) -> u32 {
+    const RUN: usize = 8 << 20;
+    let runs: Vec<&[u8]> = pieces.iter().flat_map(|p| p.chunks(RUN)).collect();
+    runs.par_iter()
+        .map(|run| {
             let mut h = crc32fast::Hasher::new();
-            h.update(piece);
+            h.update(run);
             h
         })
         .collect::<Vec<_>>()

@@ -1,5 +1,6 @@
 //! [`MultiIndex`]: multi-index hashing, 16 chunks of 16 bits, exact for every radius.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use rayon::prelude::*;
@@ -180,20 +181,23 @@ impl MihTables {
             .sum()
     }
 
-    /// The tables as three little-endian arrays: every chunk's offsets (16 x 65 537 `u32`),
-    /// ids ([`id_width`] bytes each, 16 x len) and next-chunk values (16 x len `u16`).
-    pub(crate) fn write_le(&self, offsets: &mut Vec<u8>, ids: &mut Vec<u8>, next: &mut Vec<u8>) {
+    /// The tables as three little-endian arrays, each in one piece per chunk: every chunk's
+    /// offsets (16 x 65 537 `u32`), ids ([`id_width`] bytes each, 16 x len) and next-chunk
+    /// values (16 x len `u16`). Borrowed from the tables where the machine is little-endian.
+    pub(crate) fn le_pieces(&self) -> [Vec<Cow<'_, [u8]>>; 3] {
+        let mut pieces: [Vec<Cow<'_, [u8]>>; 3] = Default::default();
         for t in &self.chunks {
-            column::to_le_bytes(&t.offsets, offsets);
-            match &t.ids {
-                ChunkIds::U24(bytes) => ids.extend_from_slice(bytes),
-                ChunkIds::U32(values) => column::to_le_bytes(values, ids),
-            }
-            column::to_le_bytes(&t.next, next);
+            pieces[0].push(column::le_bytes(&t.offsets));
+            pieces[1].push(match &t.ids {
+                ChunkIds::U24(bytes) => Cow::Borrowed(&bytes[..]),
+                ChunkIds::U32(values) => column::le_bytes(values),
+            });
+            pieces[2].push(column::le_bytes(&t.next));
         }
+        pieces
     }
 
-    /// Tables for `len` entries over the three arrays [`MihTables::write_le`] wrote, found in
+    /// Tables for `len` entries over the three arrays [`MihTables::le_pieces`] gives, found in
     /// `map` at the given byte offsets. Checks every offset and id, so that a query can never
     /// index out of bounds; returns what is wrong otherwise.
     pub(crate) fn from_mapped(
