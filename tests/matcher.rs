@@ -494,3 +494,53 @@ fn live_updates_under_concurrent_queries() {
     assert_eq!(matcher.stats()[1].entries, kept.len() + disabled);
     assert_eq!(matcher.stats()[1].disabled, disabled);
 }
+
+#[test]
+fn racing_batches_with_the_same_ids_land_once() {
+    // Every thread adds the same ids (a large batch, so the read-locked check of one thread
+    // overlaps the others' inserts); exactly one batch may land, the others are refused whole.
+    for round in 0..20u64 {
+        let matcher = Arc::new(Matcher::new());
+        matcher.add_list("l", ListSettings::default()).unwrap();
+        let batch: Vec<Entry> = (0..20_000u64)
+            .map(|i| Entry {
+                hash: Hash256::from_words([round, i, 0, 0]),
+                id: i,
+                label: None,
+            })
+            .collect();
+        let start = std::sync::Barrier::new(4);
+        let outcomes: Vec<Result<usize, Error>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| {
+                    s.spawn(|| {
+                        let batch = batch.clone();
+                        start.wait();
+                        matcher.insert_many("l", batch)
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let landed = outcomes.iter().filter(|o| o.is_ok()).count();
+        assert_eq!(landed, 1, "round {round}: {landed} batches landed");
+        for o in outcomes.iter().filter_map(|o| o.as_ref().err()) {
+            assert!(
+                matches!(
+                    o,
+                    Error::Matcher {
+                        kind: MatcherErrorKind::EntryExists,
+                        ..
+                    }
+                ),
+                "round {round}: {o}"
+            );
+        }
+        assert_eq!(matcher.stats()[0].entries, 20_000, "round {round}");
+        assert_eq!(
+            matcher.query_radius(&batch[7].hash, 0).len(),
+            1,
+            "round {round}"
+        );
+    }
+}

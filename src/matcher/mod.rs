@@ -140,6 +140,9 @@ struct State {
     /// Changes made while a compaction is in progress (`None` when there is none), to replay
     /// onto the compacted store.
     compaction_log: Option<Vec<Op>>,
+    /// How many insertions (batches) were made: a check of new ids made under the read lock
+    /// still holds under the write lock if this has not moved.
+    insertions: u64,
 }
 
 impl Default for Matcher {
@@ -178,6 +181,7 @@ impl Matcher {
                 store: Store::default(),
                 forced_kind,
                 compaction_log: None,
+                insertions: 0,
             }),
         }
     }
@@ -245,6 +249,9 @@ impl Matcher {
     /// Adds entries to a list, all or none: if one id is already in the list (or repeated in
     /// `entries`), nothing is added. Returns how many were added.
     ///
+    /// Queries go on while the ids are sorted and checked: only appending the entries takes
+    /// the write lock (and the check is repeated there only if another insert came between).
+    ///
     /// # Errors
     /// As [`Matcher::insert`].
     pub fn insert_many(
@@ -254,37 +261,43 @@ impl Matcher {
     ) -> Result<usize> {
         let entries: Vec<Entry> = entries.into_iter().collect();
         let added = entries.len();
+        // What needs no lock first: ids repeated within `entries`, found by the same sort
+        // that orders the store's run of a large batch.
+        let order = store::order_by_id(&entries);
+        if let Some(pair) = order
+            .windows(2)
+            .find(|w| entries[w[0] as usize].id == entries[w[1] as usize].id)
+        {
+            return Err(matcher_error(
+                MatcherErrorKind::EntryExists,
+                format!(
+                    "entry {} is twice in the entries added to list {list:?}",
+                    entries[pair[0] as usize].id
+                ),
+            ));
+        }
+        // Then the stored entries, under the read lock (queries go on meanwhile); under the
+        // write lock the check is repeated only if entries were inserted in between.
+        let checked_at = {
+            let state = self.read();
+            state.check_new_ids(list, &entries)?;
+            state.insertions
+        };
         {
             let mut state = self.write();
+            if state.insertions != checked_at {
+                state.check_new_ids(list, &entries)?;
+            }
             let list_id = state.list_id(list)?;
-            if let Some(e) = entries
-                .iter()
-                .find(|e| state.store.find(list_id, e.id).is_some())
-            {
-                return Err(matcher_error(
-                    MatcherErrorKind::EntryExists,
-                    format!("entry {} is already in list {list:?}", e.id),
-                ));
-            }
-            let mut ids: Vec<u64> = entries.iter().map(|e| e.id).collect();
-            ids.par_sort_unstable();
-            if let Some(pair) = ids.windows(2).find(|w| w[0] == w[1]) {
-                return Err(matcher_error(
-                    MatcherErrorKind::EntryExists,
-                    format!(
-                        "entry {} is twice in the entries added to list {list:?}",
-                        pair[0]
-                    ),
-                ));
-            }
             u32::try_from(state.store.len() + added).map_err(|_| {
                 matcher_error(MatcherErrorKind::Refused, "more than 4 294 967 295 entries")
             })?;
             state.lists[list_id as usize].entries += added;
+            state.insertions += 1;
             if let Some(log) = &mut state.compaction_log {
                 log.push(Op::Insert(list_id, entries.clone()));
             }
-            state.store.insert(list_id, entries);
+            state.store.insert_ordered(list_id, entries, order);
         }
         self.compact_if_needed();
         Ok(added)
@@ -688,6 +701,7 @@ impl Matcher {
             store: Store::default(),
             forced_kind: None,
             compaction_log: None,
+            insertions: 0,
         };
         // A segment that came without an index (a snapshot of a small matcher) gets the one
         // its size calls for; stored tables are used as they are.
@@ -702,6 +716,21 @@ impl Matcher {
 }
 
 impl State {
+    /// Refuses `entries` for `list` if the list is unknown or holds one of their ids.
+    fn check_new_ids(&self, list: &str, entries: &[Entry]) -> Result<()> {
+        let list_id = self.list_id(list)?;
+        match entries
+            .iter()
+            .find(|e| self.store.find(list_id, e.id).is_some())
+        {
+            Some(e) => Err(matcher_error(
+                MatcherErrorKind::EntryExists,
+                format!("entry {} is already in list {list:?}", e.id),
+            )),
+            None => Ok(()),
+        }
+    }
+
     fn list_id(&self, name: &str) -> Result<u32> {
         self.list_ids.get(name).copied().ok_or_else(|| {
             matcher_error(

@@ -46,6 +46,18 @@ struct Run {
     order: Vec<u32>,
 }
 
+/// The positions `0..entries.len()` ordered by entry id: a batch's run order, and how the
+/// matcher finds ids repeated within a batch.
+pub(crate) fn order_by_id(entries: &[Entry]) -> Vec<u32> {
+    let mut order: Vec<u32> = (0..entries.len() as u32).collect();
+    if entries.len() >= RUN_MIN {
+        order.par_sort_unstable_by_key(|&at| entries[at as usize].id);
+    } else {
+        order.sort_unstable_by_key(|&at| entries[at as usize].id);
+    }
+    order
+}
+
 /// A change, by `(list, entry id)`, replayed onto a store compacted while it happened.
 pub(crate) enum Op {
     Insert(u32, Vec<Entry>),
@@ -126,6 +138,14 @@ impl Store {
 
     /// Appends entries to `list`; the caller has checked that their ids are new to it.
     pub(crate) fn insert(&mut self, list: u32, entries: Vec<Entry>) {
+        let order = order_by_id(&entries);
+        self.insert_ordered(list, entries, order);
+    }
+
+    /// [`Store::insert`] with [`order_by_id`] of `entries` already computed (the matcher
+    /// sorts before it takes its lock).
+    pub(crate) fn insert_ordered(&mut self, list: u32, entries: Vec<Entry>, order: Vec<u32>) {
+        debug_assert_eq!(order.len(), entries.len());
         let base = self.segment.len();
         let d = Arc::make_mut(&mut self.delta);
         let start = d.hashes.len();
@@ -141,9 +161,6 @@ impl Store {
             d.labels.push(e.label.map(Arc::from));
         }
         if count >= RUN_MIN {
-            let ids = &d.ids[start..];
-            let mut order: Vec<u32> = (0..count as u32).collect();
-            order.par_sort_unstable_by_key(|&off| ids[off as usize]);
             d.runs.push(Run {
                 list,
                 start: start as u32,
