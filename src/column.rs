@@ -6,6 +6,7 @@
 //! copies nothing. Data built in memory (a fresh list, a compaction) is owned instead; readers
 //! cannot tell the two apart.
 
+use std::borrow::Cow;
 use std::ops::Deref;
 use std::sync::Arc;
 
@@ -160,45 +161,34 @@ pub(crate) fn advise_huge<T>(values: &[T]) {
 
 /// Little-endian bytes to values, whatever this machine's byte order and the bytes' alignment.
 fn from_le_bytes<T: Pod>(bytes: &[u8]) -> Vec<T> {
-    let size = std::mem::size_of::<T>();
-    let mut values: Vec<T> = vec![T::zeroed(); bytes.len() / size];
+    let mut values: Vec<T> = vec![T::zeroed(); bytes.len() / std::mem::size_of::<T>()];
     bytemuck::cast_slice_mut::<T, u8>(&mut values).copy_from_slice(bytes);
-    if cfg!(target_endian = "big") {
-        // Every element type used here is built from unsigned integers of one width.
-        let width = match size {
-            2 | 4 | 8 => size,
-            _ => 8,
-        };
-        for word in bytemuck::cast_slice_mut::<T, u8>(&mut values).chunks_exact_mut(width) {
-            word.reverse();
-        }
-    }
+    swap_to_le::<T>(bytemuck::cast_slice_mut(&mut values));
     values
 }
 
-/// The little-endian bytes of `values` (for writing a snapshot).
-/// `values` as little-endian bytes: the memory itself on little-endian machines (no copy),
-/// a converted copy elsewhere.
-pub(crate) fn le_bytes<T: Pod>(values: &[T]) -> std::borrow::Cow<'_, [u8]> {
+/// `values` as little-endian bytes (for writing a snapshot): the memory itself on
+/// little-endian machines (no copy), a converted copy elsewhere.
+pub(crate) fn le_bytes<T: Pod>(values: &[T]) -> Cow<'_, [u8]> {
+    let bytes: &[u8] = bytemuck::cast_slice(values);
     if cfg!(target_endian = "little") {
-        std::borrow::Cow::Borrowed(bytemuck::cast_slice(values))
-    } else {
-        let mut out = Vec::with_capacity(std::mem::size_of_val(values));
-        to_le_bytes(values, &mut out);
-        std::borrow::Cow::Owned(out)
+        return Cow::Borrowed(bytes);
     }
+    let mut bytes = bytes.to_vec();
+    swap_to_le::<T>(&mut bytes);
+    Cow::Owned(bytes)
 }
 
-pub(crate) fn to_le_bytes<T: Pod>(values: &[T], out: &mut Vec<u8>) {
-    let start = out.len();
-    out.extend_from_slice(bytemuck::cast_slice(values));
+/// Reverses the bytes of every word of `bytes` (values of type `T`) on big-endian machines,
+/// turning native order into little-endian and back; does nothing elsewhere.
+fn swap_to_le<T>(bytes: &mut [u8]) {
     if cfg!(target_endian = "big") {
-        let size = std::mem::size_of::<T>();
-        let width = match size {
-            2 | 4 | 8 => size,
+        // Every element type used here is built from unsigned integers of one width.
+        let width = match std::mem::size_of::<T>() {
+            size @ (2 | 4 | 8) => size,
             _ => 8,
         };
-        for word in out[start..].chunks_exact_mut(width) {
+        for word in bytes.chunks_exact_mut(width) {
             word.reverse();
         }
     }
@@ -211,9 +201,8 @@ mod tests {
     #[test]
     fn mapped_columns_read_the_file_in_place_and_refuse_ranges_outside_it() {
         let path = std::env::temp_dir().join(format!("column-{}.bin", std::process::id()));
-        let mut bytes = Vec::new();
-        to_le_bytes(&[1u64, 2, 3, u64::MAX], &mut bytes);
-        to_le_bytes(&[7u16, 8], &mut bytes);
+        let mut bytes = le_bytes(&[1u64, 2, 3, u64::MAX]).into_owned();
+        bytes.extend_from_slice(&le_bytes(&[7u16, 8]));
         std::fs::write(&path, &bytes).unwrap();
         let file = std::fs::File::open(&path).unwrap();
         // SAFETY: the test owns the file and does not change it while mapped.
