@@ -250,21 +250,6 @@ impl MihTables {
         mut hit: impl FnMut(usize, u32),
     ) {
         let (t, t2) = (r / 16, r / 8);
-        let verify = |c: usize, id: usize, hit: &mut dyn FnMut(usize, u32)| {
-            let hash = &hashes[id];
-            let distance = query.distance(hash);
-            if distance > r || !live(id) {
-                return;
-            }
-            // Report at the first chunk meeting both conditions.
-            let d = chunk_distances(query, hash);
-            let first = (0..CHUNKS)
-                .find(|&i| d[i] <= t && d[i] + d[(i + 1) % CHUNKS] <= t2)
-                .expect("pigeonring: some chunk meets both bounds");
-            if first == c {
-                hit(id, distance);
-            }
-        };
         // Each probed bucket costs two dependent cache misses (its offsets, then its filter
         // values) and each survivor two more (its id, then its hash). Taken one after the
         // other they would not overlap, so the probe runs in stages, each requesting what the
@@ -308,7 +293,19 @@ impl MihTables {
             })
             .collect();
         for (c, id) in ids {
-            verify(c as usize, id as usize, &mut hit);
+            let (id, hash) = (id as usize, &hashes[id as usize]);
+            let distance = query.distance(hash);
+            if distance > r || !live(id) {
+                continue;
+            }
+            // Report at the first chunk meeting both conditions.
+            let d = chunk_distances(query, hash);
+            let first = (0..CHUNKS)
+                .find(|&i| d[i] <= t && d[i] + d[(i + 1) % CHUNKS] <= t2)
+                .expect("pigeonring: some chunk meets both bounds");
+            if first == c as usize {
+                hit(id, distance);
+            }
         }
     }
 }
