@@ -416,9 +416,8 @@ pub unsafe extern "C" fn hm_matcher_compact(
             // SAFETY: `matcher` is NULL or a live handle.
             let matcher = deref(matcher, "matcher")?;
             let done = matcher.inner.compact();
-            if !rebuilt.is_null() {
-                // SAFETY: checked non-NULL; the caller passes a writable bool.
-                write_out(rebuilt, done);
+            if let Some(rebuilt) = rebuilt.as_mut() {
+                *rebuilt = done;
             }
             Ok(())
         })
