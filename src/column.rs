@@ -182,21 +182,36 @@ pub(crate) fn le_bytes<T: Pod>(values: &[T]) -> Cow<'_, [u8]> {
 /// Reverses the bytes of every word of `bytes` (values of type `T`) on big-endian machines,
 /// turning native order into little-endian and back; does nothing elsewhere.
 fn swap_to_le<T>(bytes: &mut [u8]) {
-    if cfg!(target_endian = "big") {
-        // Every element type used here is built from unsigned integers of one width.
-        let width = match std::mem::size_of::<T>() {
-            size @ (2 | 4 | 8) => size,
-            _ => 8,
-        };
+    let width = word_width::<T>();
+    if cfg!(target_endian = "big") && width > 1 {
         for word in bytes.chunks_exact_mut(width) {
             word.reverse();
         }
     }
 }
 
+/// The width of the unsigned integers a column element is built from: every element type used
+/// here is one integer (`u8` to `u64`) or an array of `u64` (a hash).
+fn word_width<T>() -> usize {
+    match std::mem::size_of::<T>() {
+        size @ (1 | 2 | 4 | 8) => size,
+        _ => 8,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn byte_order_words_follow_the_element_type() {
+        // Bytes (the 3-byte ids, label text) are no words to swap; a hash is four u64.
+        assert_eq!(word_width::<u8>(), 1);
+        assert_eq!(word_width::<u16>(), 2);
+        assert_eq!(word_width::<u32>(), 4);
+        assert_eq!(word_width::<u64>(), 8);
+        assert_eq!(word_width::<crate::Hash256>(), 8);
+    }
 
     #[test]
     fn mapped_columns_read_the_file_in_place_and_refuse_ranges_outside_it() {
