@@ -438,6 +438,31 @@ typedef struct hm_match {
 #define HM_IO 40
 
 /**
+ * The video's container or codec is not supported (the message names it).
+ */
+#define HM_UNSUPPORTED_VIDEO 50
+
+/**
+ * The video could not be demuxed or decoded (corrupt or truncated).
+ */
+#define HM_VIDEO_DECODE_FAILED 51
+
+/**
+ * A line of a vPDQ file is malformed.
+ */
+#define HM_VPDQ_LINE 52
+
+/**
+ * No frame of the video reaches the quality floor: it cannot be matched.
+ */
+#define HM_VIDEO_LOW_QUALITY 53
+
+/**
+ * The video hasher was given a frame rate or a call it cannot honour.
+ */
+#define HM_INVALID_VIDEO_INPUT 54
+
+/**
  * The image as it is.
  */
 #define HM_ORIENTATION_ORIGINAL 0

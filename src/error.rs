@@ -196,6 +196,57 @@ pub enum Error {
         reason: String,
     },
 
+    /// No frame of the video reaches the quality floor, so it cannot be matched (and is not
+    /// reported as "no match"): a blank, black or nearly static noise video.
+    #[error("none of the video's {frames} hashed frames has a quality of at least {floor}: it cannot be matched")]
+    VideoLowQuality {
+        /// Hashed frames in the video.
+        frames: usize,
+        /// The quality floor.
+        floor: u8,
+    },
+
+    /// A video hasher was given settings or calls it cannot honour (a frame rate that is not
+    /// a positive number, a sampled frame skipped without its pixels).
+    #[error("invalid video input: {reason}")]
+    InvalidVideoInput {
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// The video uses a container, codec or feature this build cannot decode (the message
+    /// names it, and what is supported).
+    #[error("unsupported video: {what}")]
+    UnsupportedVideo {
+        /// What is not supported ("codec hev1 (HEVC)", "fragmented MP4", ...).
+        what: String,
+    },
+
+    /// A video could not be demuxed or decoded (corrupt or truncated). Frames decoded before
+    /// the failure are counted; when a whole file was being hashed, their hashes are kept in
+    /// `partial` so the caller can still match them, but the video is never reported clean.
+    #[error("cannot decode video at frame {frame}: {message}")]
+    VideoDecode {
+        /// Frames decoded (in display order) before the failure.
+        frame: u64,
+        /// What went wrong.
+        message: String,
+        /// The vPDQ records of the frames hashed before the failure, if a whole video was
+        /// being hashed (see [`crate::video::hash_file`]).
+        partial: Option<Box<crate::video::VideoHash>>,
+    },
+
+    /// A line of a vPDQ file is malformed.
+    #[error("{file}, line {line}: {reason}", file = file.display())]
+    VpdqLine {
+        /// The file (or the name given to the text).
+        file: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
+
     /// Reading or writing a file failed.
     #[error("I/O error on {path}: {source}", path = path.display())]
     Io {

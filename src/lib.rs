@@ -42,6 +42,7 @@ pub mod matcher;
 mod pixels;
 pub mod resize;
 pub mod snapshot;
+pub mod video;
 
 pub use decode::{DecodeLimits, DecodeOptions, ExifOrientation, ImageFormat};
 pub use error::{Error, HashParseError, MatcherErrorKind, Result};

@@ -92,6 +92,16 @@ pub const HM_SNAPSHOT_CHECKSUM: hm_status = 33;
 pub const HM_SNAPSHOT_MALFORMED: hm_status = 34;
 /// Reading or writing a file failed (the message names the file and the system's error).
 pub const HM_IO: hm_status = 40;
+/// The video's container or codec is not supported (the message names it).
+pub const HM_UNSUPPORTED_VIDEO: hm_status = 50;
+/// The video could not be demuxed or decoded (corrupt or truncated).
+pub const HM_VIDEO_DECODE_FAILED: hm_status = 51;
+/// A line of a vPDQ file is malformed.
+pub const HM_VPDQ_LINE: hm_status = 52;
+/// No frame of the video reaches the quality floor: it cannot be matched.
+pub const HM_VIDEO_LOW_QUALITY: hm_status = 53;
+/// The video hasher was given a frame rate or a call it cannot honour.
+pub const HM_INVALID_VIDEO_INPUT: hm_status = 54;
 
 /// Every status with its text, in number order.
 const STATUS_TEXT: &[(hm_status, &CStr)] = &[
@@ -127,6 +137,17 @@ const STATUS_TEXT: &[(hm_status, &CStr)] = &[
     ),
     (HM_SNAPSHOT_MALFORMED, c"the snapshot is malformed"),
     (HM_IO, c"I/O error"),
+    (
+        HM_UNSUPPORTED_VIDEO,
+        c"unsupported video container or codec",
+    ),
+    (HM_VIDEO_DECODE_FAILED, c"cannot decode the video"),
+    (HM_VPDQ_LINE, c"malformed vPDQ line"),
+    (
+        HM_VIDEO_LOW_QUALITY,
+        c"no frame of the video reaches the quality floor",
+    ),
+    (HM_INVALID_VIDEO_INPUT, c"invalid video hasher input"),
 ];
 
 /// The number of bytes in `message`, its terminating NUL included.
@@ -223,6 +244,11 @@ impl From<Error> for Failure {
             // A new variant must get its own code here (and in STATUS_TEXT): this match is
             // exhaustive inside the crate, so it does not compile until it has one.
             Error::Io { .. } => HM_IO,
+            Error::UnsupportedVideo { .. } => HM_UNSUPPORTED_VIDEO,
+            Error::VideoDecode { .. } => HM_VIDEO_DECODE_FAILED,
+            Error::VpdqLine { .. } => HM_VPDQ_LINE,
+            Error::VideoLowQuality { .. } => HM_VIDEO_LOW_QUALITY,
+            Error::InvalidVideoInput { .. } => HM_INVALID_VIDEO_INPUT,
         };
         Failure::new(status, e.to_string())
     }
