@@ -43,7 +43,7 @@ struct Video {
 /// [`HammingIndex`] (the kind [`IndexKind::choose`] picks for the number of frames), with the
 /// videos that contain it; a query looks each of the upload's distinct frames up at the
 /// frame distance, gathers the videos hit, and computes for each the shares
-/// [`super::compare`] would compute by brute force (the same numbers: the tests check it).
+/// [`super::compare()`] would compute by brute force (the same numbers: the tests check it).
 /// Each match names the list and entry it came from; an entry whose match proved wrong can be
 /// disabled with a reason.
 ///

@@ -3,9 +3,9 @@
 //! vPDQ, Meta's video hash, is a bag of per-frame PDQ hashes: every `seconds_per_hash * fps`-th
 //! decoded frame (one per second by default) is hashed with PDQ, and the record keeps the frame
 //! number, its quality and a timestamp. Known videos are shared as such records (the
-//! reference's `frame,quality,hash,timestamp` lines, [`file`]), and a video matches a known one
+//! reference's `frame,quality,hash,timestamp` lines, [`mod@file`]), and a video matches a known one
 //! when enough of its distinct, good-quality frames are within PDQ's distance of the known
-//! video's frames ([`compare`]; python-threatexchange's rules). [`VideoIndex`] finds the
+//! video's frames ([`compare()`]; python-threatexchange's rules). [`VideoIndex`] finds the
 //! candidates through the matching engine's exact index instead of comparing every pair of
 //! videos.
 //!
@@ -32,12 +32,24 @@
 //! ```
 
 pub mod compare;
+mod container;
+#[cfg(feature = "video")]
+pub mod decode;
 mod feature;
 pub mod file;
 mod hasher;
 mod index;
+mod limits;
+mod pipeline;
+#[cfg(feature = "video")]
+mod yuv;
 
 pub use compare::{compare, VideoMatchOptions, VideoSimilarity};
+pub use container::Container;
 pub use feature::{VideoHash, VpdqFeature};
 pub use hasher::{VideoHasher, VideoHasherConfig};
 pub use index::{VideoIndex, VideoMatch};
+pub use limits::VideoLimits;
+#[cfg(feature = "video")]
+pub use pipeline::hash_decoder;
+pub use pipeline::{hash_bytes, hash_file};

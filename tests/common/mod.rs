@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod synth_video;
+
 use std::path::PathBuf;
 
 /// `../shared` beside the repository (or `$HASHMATCH_SHARED`), if present.
