@@ -71,6 +71,35 @@ typedef struct hm_matcher hm_matcher;
 typedef struct hm_matches hm_matches;
 
 /**
+ * A hashed video: its records in frame order, the frames decoded and the frame rate. Free with
+ * `hm_video_hash_free`. Immutable: any number of threads may read one at once.
+ */
+typedef struct hm_video_hash hm_video_hash;
+
+/**
+ * Hashes a video frame by frame from the caller's own decoder: push every decoded frame in
+ * display order; the hasher numbers them from 0 and hashes every
+ * `(int)(seconds_per_hash * fps)`-th one as Meta's vPDQ reference does. Create with
+ * `hm_video_hasher_new`, free with `hm_video_hasher_free`. One thread at a time.
+ */
+typedef struct hm_video_hasher hm_video_hasher;
+
+/**
+ * Known videos of named lists, searched by an upload's vPDQ records through an exact index of
+ * their distinct frame hashes. Create with `hm_video_index_new`, free with
+ * `hm_video_index_free`. Thread-safe: queries run in parallel; a change waits for running
+ * queries. Only `hm_video_index_free` must not overlap another call.
+ */
+typedef struct hm_video_index hm_video_index;
+
+/**
+ * The known videos one query matched, best first (by query share, candidate share, list,
+ * id). Read with `hm_video_matches_len` / `hm_video_matches_get`, free with
+ * `hm_video_matches_free`; it owns copies of everything it shows.
+ */
+typedef struct hm_video_matches hm_video_matches;
+
+/**
  * The outcome of a call: 0 (`HM_OK`) on success, a positive `HM_*` code otherwise.
  *
  * The numbers never change meaning; new codes get new numbers. `hm_status_str` names any
@@ -304,6 +333,93 @@ typedef struct hm_match {
    */
   size_t query;
 } hm_match;
+
+/**
+ * The vPDQ record of one sampled frame (a plain value).
+ */
+typedef struct hm_vpdq_feature {
+  /**
+   * 0-based number of the frame among the decoded frames, in display order.
+   */
+  uint64_t frame_number;
+  /**
+   * The frame's PDQ hash.
+   */
+  struct hm_pdq_hash hash;
+  /**
+   * Seconds from the start (`frame_number / fps`, as the reference computes it).
+   */
+  double timestamp;
+  /**
+   * The hash's quality, 0-100 (frames below 50 are recorded but ignored by matching).
+   */
+  uint8_t quality;
+} hm_vpdq_feature;
+
+/**
+ * Thresholds of video matching. Start from `hm_video_match_options_default()`.
+ */
+typedef struct hm_video_match_options {
+  /**
+   * The share of the upload's distinct frames (percent) that must match (default 80).
+   */
+  double min_query_percent;
+  /**
+   * The share of the known video's distinct frames (percent) that must match (default 0).
+   */
+  double min_candidate_percent;
+  /**
+   * Largest distance at which two frames match (default 31).
+   */
+  uint32_t distance;
+  /**
+   * Frames with a lower quality are ignored on both sides (default 50).
+   */
+  uint8_t quality_floor;
+} hm_video_match_options;
+
+/**
+ * One known video an upload matched, read from an `hm_video_matches`. The strings belong to
+ * the `hm_video_matches` (valid until it is freed).
+ */
+typedef struct hm_video_match {
+  /**
+   * The list the video belongs to.
+   */
+  const char *list;
+  /**
+   * The video's id in that list.
+   */
+  uint64_t entry_id;
+  /**
+   * The video's label, or NULL.
+   */
+  const char *label;
+  /**
+   * The share of the upload's distinct frames found in the video (percent).
+   */
+  double query_percent;
+  /**
+   * The share of the video's distinct frames found in the upload (percent).
+   */
+  double candidate_percent;
+  /**
+   * The upload's distinct frames of sufficient quality.
+   */
+  size_t query_frames;
+  /**
+   * Those within the distance of a frame of the video.
+   */
+  size_t query_matched;
+  /**
+   * The video's distinct frames of sufficient quality.
+   */
+  size_t candidate_frames;
+  /**
+   * Those within the distance of a frame of the upload.
+   */
+  size_t candidate_matched;
+} hm_video_match;
 
 /**
  * Success.
@@ -1024,6 +1140,233 @@ const struct hm_match *hm_matches_get(const struct hm_matches *matches, size_t i
  * Frees a results object and the strings its matches point to. NULL does nothing.
  */
 void hm_matches_free(struct hm_matches *matches);
+
+/**
+ * Creates a video hasher for a stream of `frames_per_second` (the stream's average frame
+ * rate) that hashes one frame every `seconds_per_hash` seconds (1.0 as HMA hashes; 0 hashes
+ * every frame), and stores it in `*out`.
+ *
+ * Returns `HM_OK`; `HM_NULL_ARGUMENT` if `out` is NULL; `HM_INVALID_VIDEO_INPUT` if the frame
+ * rate is not a positive number or `seconds_per_hash` is negative or not finite.
+ */
+hm_status hm_video_hasher_new(double frames_per_second,
+                              double seconds_per_hash,
+                              struct hm_video_hasher **out,
+                              struct hm_error *err);
+
+/**
+ * Whether the next frame will be hashed: if not, count it with `hm_video_hasher_skip_frame`
+ * and spare its conversion to RGB. False for NULL.
+ */
+bool hm_video_hasher_wants_frame(const struct hm_video_hasher *hasher);
+
+/**
+ * Takes the next decoded frame (raw 8-bit pixels as `hm_hasher_hash_pixels` takes them,
+ * hashed at the size given): if the sampling keeps it, hashes it, writes its record to `*out`
+ * and `true` to `*hashed`; otherwise only counts it and writes `false` to `*hashed`. `out`
+ * and `hashed` may be NULL.
+ *
+ * Returns `HM_OK`; `HM_NULL_ARGUMENT`; `HM_INVALID_ARGUMENT` (unknown format);
+ * `HM_INVALID_PIXELS`; `HM_TOO_SMALL` (a sampled frame under 5 pixels a side; the frame is
+ * not counted).
+ */
+hm_status hm_video_hasher_push_frame(struct hm_video_hasher *hasher,
+                                     const uint8_t *pixels,
+                                     size_t len,
+                                     uint32_t width,
+                                     uint32_t height,
+                                     size_t stride,
+                                     hm_pixel_format format,
+                                     struct hm_vpdq_feature *out,
+                                     bool *hashed,
+                                     struct hm_error *err);
+
+/**
+ * Counts the next frame without its pixels (for frames `hm_video_hasher_wants_frame` says are
+ * not sampled).
+ *
+ * Returns `HM_OK`; `HM_NULL_ARGUMENT`; `HM_INVALID_VIDEO_INPUT` if the frame is sampled (push
+ * it instead; nothing is counted).
+ */
+hm_status hm_video_hasher_skip_frame(struct hm_video_hasher *hasher, struct hm_error *err);
+
+/**
+ * Stores in `*out` a new `hm_video_hash` with the records so far, the frames counted and the
+ * frame rate. The hasher is unchanged (it may take more frames; free it as usual).
+ *
+ * Returns `HM_OK`; `HM_NULL_ARGUMENT`.
+ */
+hm_status hm_video_hasher_result(const struct hm_video_hasher *hasher,
+                                 struct hm_video_hash **out,
+                                 struct hm_error *err);
+
+/**
+ * Frees a video hasher. NULL does nothing.
+ */
+void hm_video_hasher_free(struct hm_video_hasher *hasher);
+
+/**
+ * Decodes and hashes a video file with the built-in decoder (MP4 with H.264; default limits),
+ * one frame every `seconds_per_hash` seconds, and stores the result in `*out`.
+ *
+ * Returns `HM_OK`; `HM_NULL_ARGUMENT`; `HM_IO`; `HM_UNSUPPORTED_VIDEO` (another container or
+ * codec, or a library built without its `video` feature); `HM_TOO_LARGE`;
+ * `HM_VIDEO_DECODE_FAILED` (corrupt, truncated or empty; the message says at which frame, and
+ * nothing is written: never treat it as a clean video); `HM_TOO_SMALL`;
+ * `HM_INVALID_VIDEO_INPUT` (a bad `seconds_per_hash`).
+ */
+hm_status hm_video_hash_file(const char *path,
+                             double seconds_per_hash,
+                             struct hm_video_hash **out,
+                             struct hm_error *err);
+
+/**
+ * Reads a vPDQ file (the reference's `frame,quality,hash,timestamp` lines) into a new
+ * `hm_video_hash` in `*out` (its frame count and frame rate are 0: a file does not record
+ * them).
+ *
+ * Returns `HM_OK`; `HM_NULL_ARGUMENT`; `HM_IO`; `HM_VPDQ_LINE` (the message names the file,
+ * line and reason).
+ */
+hm_status hm_vpdq_read_file(const char *path, struct hm_video_hash **out, struct hm_error *err);
+
+/**
+ * Parses vPDQ text (`len` bytes at `text`, UTF-8, only read during the call) into a new
+ * `hm_video_hash` in `*out`, as `hm_vpdq_read_file`; `name` (NULL for "vPDQ text") names
+ * the text in error messages.
+ *
+ * Returns `HM_OK`; `HM_NULL_ARGUMENT`; `HM_INVALID_ARGUMENT` (not UTF-8); `HM_VPDQ_LINE`.
+ */
+hm_status hm_vpdq_parse(const uint8_t *text,
+                        size_t len,
+                        const char *name,
+                        struct hm_video_hash **out,
+                        struct hm_error *err);
+
+/**
+ * The number of records in `video`; 0 for NULL.
+ */
+size_t hm_video_hash_len(const struct hm_video_hash *video);
+
+/**
+ * The records of `video`, `hm_video_hash_len` of them in frame order, valid until `video` is
+ * freed; NULL for NULL or an empty video.
+ */
+const struct hm_vpdq_feature *hm_video_hash_features(const struct hm_video_hash *video);
+
+/**
+ * Frames decoded (sampled or not); 0 for NULL or a video read from a vPDQ file.
+ */
+uint64_t hm_video_hash_frame_count(const struct hm_video_hash *video);
+
+/**
+ * The frame rate the video was sampled with; 0 for NULL or a video read from a vPDQ file.
+ */
+double hm_video_hash_frames_per_second(const struct hm_video_hash *video);
+
+/**
+ * Frees a video hash. NULL does nothing.
+ */
+void hm_video_hash_free(struct hm_video_hash *video);
+
+/**
+ * The default thresholds (python-threatexchange's: distance 31, quality 50, query 80 %,
+ * candidate 0 %), returned by value.
+ */
+struct hm_video_match_options hm_video_match_options_default(void);
+
+/**
+ * Creates an empty video index with `*options` (NULL for the defaults) in `*out`.
+ *
+ * Returns `HM_OK`; `HM_NULL_ARGUMENT` if `out` is NULL; `HM_INVALID_ARGUMENT` for a
+ * percentage outside 0-100 or a distance over 256.
+ */
+hm_status hm_video_index_new(const struct hm_video_match_options *options,
+                             struct hm_video_index **out,
+                             struct hm_error *err);
+
+/**
+ * Frees a video index. NULL does nothing.
+ */
+void hm_video_index_free(struct hm_video_index *index);
+
+/**
+ * Adds an empty list named `name` (NUL-terminated UTF-8).
+ *
+ * Returns `HM_OK`; `HM_NULL_ARGUMENT`; `HM_INVALID_ARGUMENT` (not UTF-8); `HM_LIST_EXISTS`;
+ * `HM_MATCHER` (an empty name).
+ */
+hm_status hm_video_index_add_list(const struct hm_video_index *index,
+                                  const char *name,
+                                  struct hm_error *err);
+
+/**
+ * Indexes a known video: `n` records at `frames` (as `hm_video_hash_features` gives them),
+ * under `list` with the list's id `entry_id` and an optional `label` (NULL for none).
+ *
+ * Returns `HM_OK`; `HM_NULL_ARGUMENT`; `HM_INVALID_ARGUMENT` (a quality over 100, a bad
+ * timestamp, a string not UTF-8); `HM_UNKNOWN_LIST`; `HM_ENTRY_EXISTS`;
+ * `HM_VIDEO_LOW_QUALITY` (no frame reaches the quality floor). Nothing is stored on an error.
+ */
+hm_status hm_video_index_insert(const struct hm_video_index *index,
+                                const char *list,
+                                uint64_t entry_id,
+                                const char *label,
+                                const struct hm_vpdq_feature *frames,
+                                size_t n,
+                                struct hm_error *err);
+
+/**
+ * Stops a known video from matching (its match proved wrong), keeping it with `reason`.
+ *
+ * Returns `HM_OK`; `HM_NULL_ARGUMENT`; `HM_INVALID_ARGUMENT`; `HM_UNKNOWN_LIST`;
+ * `HM_UNKNOWN_ENTRY`.
+ */
+hm_status hm_video_index_disable(const struct hm_video_index *index,
+                                 const char *list,
+                                 uint64_t entry_id,
+                                 const char *reason,
+                                 struct hm_error *err);
+
+/**
+ * Lets a disabled known video match again.
+ *
+ * Returns as `hm_video_index_disable`.
+ */
+hm_status hm_video_index_enable(const struct hm_video_index *index,
+                                const char *list,
+                                uint64_t entry_id,
+                                struct hm_error *err);
+
+/**
+ * Matches an upload's records (`n` at `frames`) against the index with its thresholds. On
+ * `HM_OK` a new results object (possibly empty) is stored in `*out`. Thread-safe.
+ *
+ * Returns `HM_OK`; `HM_NULL_ARGUMENT`; `HM_INVALID_ARGUMENT` (a bad record);
+ * `HM_VIDEO_LOW_QUALITY` (no frame of the upload reaches the quality floor: a failure, never
+ * "no match").
+ */
+hm_status hm_video_index_query(const struct hm_video_index *index,
+                               const struct hm_vpdq_feature *frames,
+                               size_t n,
+                               struct hm_video_matches **out,
+                               struct hm_error *err);
+
+/**
+ * The number of matches in `matches`; 0 for NULL.
+ */
+size_t hm_video_matches_len(const struct hm_video_matches *matches);
+
+/**
+ * Match number `index` of `matches`, valid until `matches` is freed; NULL if out of range.
+ */
+const struct hm_video_match *hm_video_matches_get(const struct hm_video_matches *matches,
+                                                  size_t index);
+
+/**
+ * Frees a video results object. NULL does nothing.
+ */
+void hm_video_matches_free(struct hm_video_matches *matches);
 
 #ifdef __cplusplus
 }  // extern "C"

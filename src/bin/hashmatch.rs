@@ -10,6 +10,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 use hashmatch::list::{read_list, ReadOptions};
 use hashmatch::matcher::{ListSettings, Match, Matcher, QueryOptions};
 use hashmatch::pdq::{DihedralHashes, LumaMode, PdqHash};
+use hashmatch::video::file::{format_vpdq, read_video_list, read_vpdq, write_vpdq};
+use hashmatch::video::{
+    Container, VideoHash, VideoHasherConfig, VideoIndex, VideoMatch, VideoMatchOptions,
+};
 use hashmatch::{DecodeOptions, Error, ExifOrientation, Hasher, HasherConfig, ResizePolicy};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
@@ -59,6 +63,83 @@ enum Command {
     List(ListCommand),
     /// Print each list of a snapshot: entries, disabled entries, threshold, enabled.
     Stats(StatsArgs),
+    /// Videos: hash them to vPDQ, match them against video lists.
+    #[command(subcommand)]
+    Video(VideoCommand),
+}
+
+#[derive(Subcommand)]
+enum VideoCommand {
+    /// Decode videos (MP4 with H.264, pure Rust) and write their vPDQ records, one
+    /// `frame,quality,hash,timestamp` line per hashed frame, as Meta's `vpdq-hash-video` does.
+    ///
+    /// One video is printed to stdout; with `--out DIR` every video is written to
+    /// `DIR/<name>.txt`, a file that `--video-list` reads back. A video that fails to decode
+    /// part-way is reported and not written. Exit status: 0 when every video was hashed, 1 when
+    /// one failed.
+    Hash(VideoHashArgs),
+    /// Match videos (video files, or vPDQ files of videos hashed elsewhere) against video
+    /// lists: one line (or JSON object) per video naming every known video it matches, with
+    /// the share of its frames found in the known video and the other way round. Exit status
+    /// as for `match`.
+    Match(VideoMatchArgs),
+}
+
+#[derive(clap::Args)]
+struct VideoHashArgs {
+    /// Video files or folders (searched recursively).
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    #[command(flatten)]
+    sampling: SamplingArgs,
+    /// Write each video's records to DIR/<file name without extension>.txt.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct VideoMatchArgs {
+    /// Video files, or vPDQ files (`*.txt`, `*.vpdq`), or folders of either.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    #[command(flatten)]
+    videos: VideoListArgs,
+    #[command(flatten)]
+    sampling: SamplingArgs,
+    /// Output format: text, or json (one object per video).
+    #[arg(long, value_enum, default_value_t = MatchFormat::Text)]
+    format: MatchFormat,
+}
+
+/// How videos are sampled (shared by the commands that hash videos).
+#[derive(clap::Args)]
+struct SamplingArgs {
+    /// Seconds between hashed frames: 1 as HMA hashes, 0 for every frame (best for the
+    /// known videos of a list: a clip cut anywhere then finds its frames).
+    #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
+    seconds_per_hash: f64,
+}
+
+/// Video lists, and when a video matches (shared by `match`, `scan` and `video match`).
+#[derive(clap::Args)]
+struct VideoListArgs {
+    /// A video list: a folder of vPDQ files (one known video each, ids 1, 2, ... in file
+    /// name order, labelled with the file name) or one vPDQ file (repeat for several lists).
+    #[arg(long = "video-list", value_name = "PATH")]
+    video_lists: Vec<PathBuf>,
+    /// Share of an upload's distinct frames (percent) that must be found in a known video.
+    #[arg(long, default_value_t = 80.0, value_parser = percent)]
+    min_query_percent: f64,
+    /// Share of the known video's distinct frames (percent) that must be found in the upload.
+    #[arg(long, default_value_t = 0.0, value_parser = percent)]
+    min_candidate_percent: f64,
+}
+
+fn percent(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(p) if (0.0..=100.0).contains(&p) => Ok(p),
+        _ => Err(format!("{s:?} is not a percentage from 0 to 100")),
+    }
 }
 
 #[derive(Subcommand)]
@@ -208,6 +289,10 @@ struct UploadArgs {
     #[command(flatten)]
     lists: ListArgs,
     #[command(flatten)]
+    videos: VideoListArgs,
+    #[command(flatten)]
+    sampling: SamplingArgs,
+    #[command(flatten)]
     hashing: HashingArgs,
     /// Output format: text, or json (one object per upload).
     #[arg(long, value_enum, default_value_t = MatchFormat::Text)]
@@ -248,20 +333,18 @@ enum MatchFormat {
 enum Hashed {
     One(PdqHash),
     Dihedral(Box<DihedralHashes>),
+    /// A video's records; with the decoding error when it failed part-way (the records are
+    /// those of the frames before it).
+    Video(Box<VideoHash>, Option<String>),
 }
 
 impl Hashed {
-    fn quality(&self) -> u8 {
+    /// The image's hash and quality (`None` for a video).
+    fn image_hash(&self) -> Option<(hashmatch::Hash256, u8)> {
         match self {
-            Hashed::One(h) => h.quality,
-            Hashed::Dihedral(d) => d.quality,
-        }
-    }
-
-    fn hash(&self) -> hashmatch::Hash256 {
-        match self {
-            Hashed::One(h) => h.hash,
-            Hashed::Dihedral(d) => d.hashes[0],
+            Hashed::One(h) => Some((h.hash, h.quality)),
+            Hashed::Dihedral(d) => Some((d.hashes[0], d.quality)),
+            Hashed::Video(..) => None,
         }
     }
 }
@@ -275,6 +358,8 @@ fn main() -> ExitCode {
         Command::Index(command) => run_index(command),
         Command::List(command) => run_list(command),
         Command::Stats(args) => run_stats(args),
+        Command::Video(VideoCommand::Hash(args)) => run_video_hash(args),
+        Command::Video(VideoCommand::Match(args)) => run_video_match(args),
     };
     // An error here is about the run itself (threads, lists), not one upload: status 2.
     result.unwrap_or_else(|message| {
@@ -301,7 +386,10 @@ struct Outcome {
 impl Outcome {
     /// Reports a file that gave no hash on stderr.
     fn report(&mut self, path: &Path, error: &Error) {
-        if matches!(error, Error::LowQuality { .. } | Error::TooSmall { .. }) {
+        if matches!(
+            error,
+            Error::LowQuality { .. } | Error::TooSmall { .. } | Error::VideoLowQuality { .. }
+        ) {
             self.skipped += 1;
             eprintln!("hashmatch: {}: skipped: {error}", path.display());
         } else {
@@ -311,6 +399,21 @@ impl Outcome {
                 Error::Io { source, .. } => eprintln!("hashmatch: {}: {source}", path.display()),
                 other => eprintln!("hashmatch: {}: {other}", path.display()),
             }
+        }
+    }
+
+    /// Reports a file that failed with `message` (a video that failed to decode).
+    fn report_message(&mut self, path: &Path, message: &str) {
+        self.failed += 1;
+        eprintln!("hashmatch: {}: {message}", path.display());
+    }
+
+    /// Counts an upload that was checked.
+    fn count(&mut self, found: &Found) {
+        if found.len() == 0 {
+            self.clean += 1;
+        } else {
+            self.matched += 1;
         }
     }
 
@@ -375,6 +478,7 @@ fn hash_files(
     paths: &[PathBuf],
     args: &HashingArgs,
     dihedral: bool,
+    videos: Option<&SamplingArgs>,
     outcome: &mut Outcome,
 ) -> Result<Vec<(PathBuf, hashmatch::Result<Hashed>)>, String> {
     if let Some(n) = args.threads {
@@ -390,12 +494,18 @@ fn hash_files(
     let results: Vec<hashmatch::Result<Hashed>> = files
         .par_iter()
         .map(|path| {
-            let r = if dihedral {
-                hasher
+            let r = match (video_container(path), videos) {
+                (Some(_), Some(sampling)) => hash_video(path, sampling),
+                (Some(container), None) => Err(Error::UnsupportedVideo {
+                    what: format!(
+                        "{container} video: this command hashes images (`hashmatch video hash` \
+                         hashes videos)"
+                    ),
+                }),
+                (None, _) if dihedral => hasher
                     .dihedral_file(path)
-                    .map(|d| Hashed::Dihedral(Box::new(d)))
-            } else {
-                hasher.hash_file(path).map(Hashed::One)
+                    .map(|d| Hashed::Dihedral(Box::new(d))),
+                (None, _) => hasher.hash_file(path).map(Hashed::One),
             };
             progress.inc(1);
             r
@@ -407,7 +517,13 @@ fn hash_files(
 
 fn run_hash(args: HashArgs) -> Result<ExitCode, String> {
     let mut outcome = Outcome::default();
-    let results = hash_files(&args.paths, &args.hashing, args.dihedral, &mut outcome)?;
+    let results = hash_files(
+        &args.paths,
+        &args.hashing,
+        args.dihedral,
+        None,
+        &mut outcome,
+    )?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     if args.format == Format::Csv {
@@ -604,12 +720,20 @@ fn open_lists(command: &str, args: &UploadArgs) -> Result<Matcher, String> {
     Ok(matcher)
 }
 
-/// What `match` and `scan` do per upload: hash it (all eight orientations if `dihedral`), match
-/// it against the lists and print one record per upload; failures and skips go to stderr.
+/// What `match` and `scan` do per upload: hash it (all eight orientations if `dihedral`; a
+/// video to its vPDQ records), match it against the lists and print one record per upload;
+/// failures and skips go to stderr.
 fn match_uploads(command: &str, args: &UploadArgs, dihedral: bool) -> Result<Outcome, String> {
     let matcher = open_lists(command, args)?;
+    let videos = open_video_lists(&args.videos)?;
     let mut outcome = Outcome::default();
-    let results = hash_files(&args.paths, &args.hashing, dihedral, &mut outcome)?;
+    let results = hash_files(
+        &args.paths,
+        &args.hashing,
+        dihedral,
+        Some(&args.sampling),
+        &mut outcome,
+    )?;
     // The hasher already enforced the quality floor.
     let options = QueryOptions { quality_floor: 0 };
     let stdout = std::io::stdout();
@@ -623,15 +747,24 @@ fn match_uploads(command: &str, args: &UploadArgs, dihedral: bool) -> Result<Out
             }
         };
         let found = match hashed {
-            Hashed::One(h) => matcher.query(h, &options),
-            Hashed::Dihedral(d) => matcher.query_dihedral(d, &options),
-        }
-        .expect("the floor is 0, so a query cannot be refused");
-        if found.is_empty() {
-            outcome.clean += 1;
-        } else {
-            outcome.matched += 1;
-        }
+            Hashed::One(h) => Found::Images(
+                matcher
+                    .query(h, &options)
+                    .expect("the floor is 0, so a query cannot be refused"),
+            ),
+            Hashed::Dihedral(d) => Found::Images(
+                matcher
+                    .query_dihedral(d, &options)
+                    .expect("the floor is 0, so a query cannot be refused"),
+            ),
+            Hashed::Video(video, decode_error) => {
+                match query_video(videos.as_ref(), path, video, decode_error, &mut outcome) {
+                    Some(found) => Found::Videos(found),
+                    None => continue,
+                }
+            }
+        };
+        outcome.count(&found);
         if write_matches(&mut out, args.format, path, hashed, &found).is_err() {
             outcome.stdout_closed = true;
             return Ok(outcome);
@@ -643,12 +776,70 @@ fn match_uploads(command: &str, args: &UploadArgs, dihedral: bool) -> Result<Out
     Ok(outcome)
 }
 
+/// What one upload matched.
+enum Found {
+    Images(Vec<Match>),
+    Videos(Vec<VideoMatch>),
+}
+
+impl Found {
+    fn len(&self) -> usize {
+        match self {
+            Found::Images(m) => m.len(),
+            Found::Videos(m) => m.len(),
+        }
+    }
+}
+
+/// Matches a hashed video against the video lists, or reports why it cannot be (and returns
+/// `None`): no video list, no usable frame, or a decoding failure with no match among the
+/// frames before it (never counted as clean).
+fn query_video(
+    videos: Option<&VideoIndex>,
+    path: &Path,
+    video: &VideoHash,
+    decode_error: &Option<String>,
+    outcome: &mut Outcome,
+) -> Option<Vec<VideoMatch>> {
+    let Some(index) = videos else {
+        outcome.skipped += 1;
+        eprintln!(
+            "hashmatch: {}: skipped: a video, and no --video-list was given (not checked)",
+            path.display()
+        );
+        return None;
+    };
+    let found = match index.query(&video.features) {
+        Ok(found) => found,
+        Err(e) => {
+            match decode_error {
+                Some(message) => outcome.report_message(path, message),
+                None => outcome.report(path, &e),
+            }
+            return None;
+        }
+    };
+    if let Some(message) = decode_error {
+        if found.is_empty() {
+            outcome.report_message(path, message);
+            return None;
+        }
+        // A match among the frames that decoded is still a match: report both.
+        eprintln!(
+            "hashmatch: {}: {message} (matched on the {} frames hashed before it)",
+            path.display(),
+            video.features.len()
+        );
+    }
+    Some(found)
+}
+
 fn write_matches(
     out: &mut impl Write,
     format: MatchFormat,
     path: &Path,
     hashed: &Hashed,
-    found: &[Match],
+    found: &Found,
 ) -> std::io::Result<()> {
     match format {
         MatchFormat::Text => {
@@ -658,29 +849,252 @@ fn write_matches(
                 n => format!("{n} matches"),
             };
             writeln!(out, "{}: {verdict}", path.display())?;
-            for m in found {
-                write!(
-                    out,
-                    "  list {} entry {} distance {} orientation {}",
-                    m.list, m.entry_id, m.distance, m.orientation
-                )?;
-                match &m.label {
-                    Some(label) => writeln!(out, " label {label:?}")?,
-                    None => writeln!(out)?,
+            let label_of = |label: &Option<std::sync::Arc<str>>| match label {
+                Some(label) => format!(" label {label:?}"),
+                None => String::new(),
+            };
+            match found {
+                Found::Images(found) => {
+                    for m in found {
+                        writeln!(
+                            out,
+                            "  list {} entry {} distance {} orientation {}{}",
+                            m.list,
+                            m.entry_id,
+                            m.distance,
+                            m.orientation,
+                            label_of(&m.label)
+                        )?;
+                    }
+                }
+                Found::Videos(found) => {
+                    for m in found {
+                        writeln!(
+                            out,
+                            "  list {} entry {} video frames {:.1}% of upload, {:.1}% of known{}",
+                            m.list,
+                            m.entry_id,
+                            m.query_percent,
+                            m.candidate_percent,
+                            label_of(&m.label)
+                        )?;
+                    }
                 }
             }
             Ok(())
         }
         MatchFormat::Json => {
-            let record = serde_json::json!({
-                "path": path.display().to_string(),
-                "hash": hashed.hash(),
-                "quality": hashed.quality(),
-                "matches": found,
-            });
+            let record = match (hashed, found) {
+                (Hashed::Video(video, decode_error), Found::Videos(found)) => serde_json::json!({
+                    "path": path.display().to_string(),
+                    "media": "video",
+                    "frames": video.frame_count,
+                    "hashed_frames": video.features.len(),
+                    "decode_error": decode_error,
+                    "matches": found,
+                }),
+                (_, Found::Images(found)) => {
+                    let (hash, quality) = hashed.image_hash().unzip();
+                    serde_json::json!({
+                        "path": path.display().to_string(),
+                        "hash": hash,
+                        "quality": quality,
+                        "matches": found,
+                    })
+                }
+                (_, Found::Videos(found)) => serde_json::json!({
+                    "path": path.display().to_string(),
+                    "media": "video",
+                    "matches": found,
+                }),
+            };
             writeln!(out, "{record}")
         }
     }
+}
+
+/// The video container `path` holds, if it is a video (sniffed from its first bytes; a file
+/// that cannot be read is left to the image path, which reports it).
+fn video_container(path: &Path) -> Option<Container> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(512);
+    std::fs::File::open(path)
+        .ok()?
+        .take(512)
+        .read_to_end(&mut head)
+        .ok()?;
+    Container::sniff(&head)
+}
+
+/// Decodes and hashes a video; a failure part-way keeps the records before it, with the error.
+fn hash_video(path: &Path, sampling: &SamplingArgs) -> hashmatch::Result<Hashed> {
+    let config = VideoHasherConfig {
+        seconds_per_hash: sampling.seconds_per_hash,
+    };
+    match hashmatch::video::hash_file(path, &config, &Default::default()) {
+        Ok(video) => Ok(Hashed::Video(Box::new(video), None)),
+        Err(Error::VideoDecode {
+            partial: Some(partial),
+            frame,
+            message,
+        }) if !partial.features.is_empty() => {
+            let error = Error::VideoDecode {
+                frame,
+                message,
+                partial: None,
+            };
+            Ok(Hashed::Video(partial, Some(error.to_string())))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The video lists of `--video-list`, one list per path, named after the folder or file.
+fn open_video_lists(args: &VideoListArgs) -> Result<Option<VideoIndex>, String> {
+    if args.video_lists.is_empty() {
+        return Ok(None);
+    }
+    let mut index = VideoIndex::new(VideoMatchOptions {
+        min_query_percent: args.min_query_percent,
+        min_candidate_percent: args.min_candidate_percent,
+        ..Default::default()
+    });
+    for path in &args.video_lists {
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_else(|| path.display().to_string());
+        let videos = read_video_list(path).map_err(|e| e.to_string())?;
+        if videos.is_empty() {
+            return Err(format!(
+                "{}: no vPDQ files in this video list",
+                path.display()
+            ));
+        }
+        index
+            .add_list(&name)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        for v in videos {
+            index
+                .insert(&name, v.id, Some(&v.label), &v.features)
+                .map_err(|e| format!("{}: {}: {e}", path.display(), v.label))?;
+        }
+    }
+    Ok(Some(index))
+}
+
+fn run_video_hash(args: VideoHashArgs) -> Result<ExitCode, String> {
+    let (files, walk_failed) = collect_files(&args.paths);
+    if files.len() > 1 && args.out.is_none() {
+        return Err(format!(
+            "{} videos: give --out DIR to write one vPDQ file per video",
+            files.len()
+        ));
+    }
+    let mut outcome = Outcome {
+        failed: walk_failed,
+        ..Default::default()
+    };
+    let progress = progress_bar(files.len() as u64);
+    let results: Vec<hashmatch::Result<Hashed>> = files
+        .par_iter()
+        .map(|path| {
+            let r = hash_video(path, &args.sampling);
+            progress.inc(1);
+            r
+        })
+        .collect();
+    progress.finish_and_clear();
+    for (path, result) in files.iter().zip(results) {
+        match result {
+            Ok(Hashed::Video(video, None)) => match &args.out {
+                Some(dir) => {
+                    let stem = path.file_stem().unwrap_or(path.as_os_str());
+                    let target = dir.join(Path::new(stem).with_extension("txt"));
+                    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+                    write_vpdq(&target, &video.features).map_err(|e| e.to_string())?;
+                    eprintln!(
+                        "hashmatch: {}: {} frames, {} hashed -> {}",
+                        path.display(),
+                        video.frame_count,
+                        video.features.len(),
+                        target.display()
+                    );
+                }
+                None => {
+                    let mut out = std::io::stdout().lock();
+                    if out
+                        .write_all(format_vpdq(&video.features).as_bytes())
+                        .is_err()
+                    {
+                        return Ok(ExitCode::SUCCESS);
+                    }
+                }
+            },
+            Ok(Hashed::Video(_, Some(message))) => outcome.report_message(path, &message),
+            Ok(_) => unreachable!("hash_video returns videos"),
+            Err(e) => outcome.report(path, &e),
+        }
+    }
+    outcome.report_failed();
+    Ok(outcome.exit_code())
+}
+
+fn run_video_match(args: VideoMatchArgs) -> Result<ExitCode, String> {
+    let index =
+        open_video_lists(&args.videos)?.ok_or("video match needs at least one --video-list")?;
+    let (files, walk_failed) = collect_files(&args.paths);
+    let mut outcome = Outcome {
+        failed: walk_failed,
+        ..Default::default()
+    };
+    let progress = progress_bar(files.len() as u64);
+    let results: Vec<hashmatch::Result<Hashed>> = files
+        .par_iter()
+        .map(|path| {
+            let is_vpdq = path.extension().is_some_and(|e| e == "txt" || e == "vpdq");
+            let r = if is_vpdq {
+                read_vpdq(path).map(|features| {
+                    let video = VideoHash {
+                        features,
+                        frame_count: 0,
+                        frames_per_second: 0.0,
+                    };
+                    Hashed::Video(Box::new(video), None)
+                })
+            } else {
+                hash_video(path, &args.sampling)
+            };
+            progress.inc(1);
+            r
+        })
+        .collect();
+    progress.finish_and_clear();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    for (path, result) in files.iter().zip(results) {
+        let hashed = match result {
+            Ok(hashed) => hashed,
+            Err(e) => {
+                outcome.report(path, &e);
+                continue;
+            }
+        };
+        let Hashed::Video(video, decode_error) = &hashed else {
+            unreachable!("only videos are hashed here")
+        };
+        let Some(found) = query_video(Some(&index), path, video, decode_error, &mut outcome) else {
+            continue;
+        };
+        let found = Found::Videos(found);
+        outcome.count(&found);
+        if write_matches(&mut out, args.format, path, &hashed, &found).is_err() {
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+    let _ = out.flush();
+    outcome.report_failed();
+    Ok(outcome.exit_code())
 }
 
 /// Files named on the command line, and every file under the folders named, sorted per folder.
@@ -798,6 +1212,7 @@ fn write_record(
                 serde_json::json!({ "path": path_text, "hash": h.hash, "quality": h.quality });
             writeln!(out, "{record}")
         }
+        (_, Hashed::Video(video, _)) => write!(out, "{}", format_vpdq(&video.features)),
         (Format::Json, Hashed::Dihedral(d)) => {
             let dihedral: serde_json::Map<String, serde_json::Value> = d
                 .iter()

@@ -212,7 +212,7 @@ pub unsafe extern "C" fn hm_hasher_free(hasher: *mut hm_hasher) {
 ///
 /// # Safety
 /// `pixels` is NULL or valid for reads of `len` bytes.
-unsafe fn pixel_view<'a>(
+pub(crate) unsafe fn pixel_view<'a>(
     pixels: *const u8,
     len: usize,
     width: u32,

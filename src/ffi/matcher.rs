@@ -121,7 +121,7 @@ impl hm_matches {
 
 /// Appends `s` and a NUL to `text` (an interior NUL, which C could not see past, becomes
 /// U+FFFD) and returns where it starts.
-fn push_c_str(text: &mut Vec<u8>, s: &str) -> usize {
+pub(crate) fn push_c_str(text: &mut Vec<u8>, s: &str) -> usize {
     let offset = text.len();
     if s.as_bytes().contains(&0) {
         text.extend_from_slice(s.replace('\0', "\u{fffd}").as_bytes());

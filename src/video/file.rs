@@ -125,6 +125,69 @@ pub fn write_vpdq(path: &Path, features: &[VpdqFeature]) -> Result<()> {
     crate::fsutil::write_atomically(path, format_vpdq(features).as_bytes())
 }
 
+/// One known video of a video list read by [`read_video_list`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListedVideo {
+    /// Its id in the list: the 1-based position of its file in name order.
+    pub id: u64,
+    /// Its label: the file's name without the extension.
+    pub label: String,
+    /// Its records.
+    pub features: Vec<VpdqFeature>,
+}
+
+/// Reads a video list: a folder of vPDQ files (`*.txt` or `*.vpdq`, one known video each;
+/// other files, hidden files and subfolders are left out), or a single vPDQ file (a list of
+/// one video). Videos are numbered 1, 2, ... in file name order and labelled with the file
+/// name without extension: keep the files' names stable to keep the ids.
+///
+/// # Errors
+/// [`Error::Io`] naming the path, [`Error::VpdqLine`] naming the file and line, or
+/// [`Error::VpdqLine`] for a file with no records (line 0).
+pub fn read_video_list(path: &Path) -> Result<Vec<ListedVideo>> {
+    let io_error = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let files = if std::fs::metadata(path).map_err(io_error)?.is_dir() {
+        let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(path)
+            .map_err(io_error)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                let visible = p
+                    .file_name()
+                    .is_some_and(|n| !n.to_string_lossy().starts_with('.'));
+                let vpdq = p.extension().is_some_and(|e| e == "txt" || e == "vpdq");
+                visible && vpdq && p.is_file()
+            })
+            .collect();
+        files.sort();
+        files
+    } else {
+        vec![path.to_path_buf()]
+    };
+    let mut videos = Vec::with_capacity(files.len());
+    for (i, file) in files.iter().enumerate() {
+        let features = read_vpdq(file)?;
+        if features.is_empty() {
+            return Err(Error::VpdqLine {
+                file: file.clone(),
+                line: 0,
+                reason: "the file holds no frame records".into(),
+            });
+        }
+        videos.push(ListedVideo {
+            id: i as u64 + 1,
+            label: file
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            features,
+        });
+    }
+    Ok(videos)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

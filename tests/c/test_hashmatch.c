@@ -116,7 +116,8 @@ static void test_status_and_version(void) {
       HM_DECODER_CRASHED, HM_TOO_LARGE, HM_DECODER_LIMIT, HM_TOO_SMALL, HM_LOW_QUALITY,
       HM_LIST_LINE, HM_MATCHER, HM_UNKNOWN_LIST, HM_LIST_EXISTS, HM_UNKNOWN_ENTRY, HM_ENTRY_EXISTS,
       HM_NOT_A_SNAPSHOT, HM_SNAPSHOT_VERSION, HM_SNAPSHOT_TRUNCATED,
-      HM_SNAPSHOT_CHECKSUM, HM_SNAPSHOT_MALFORMED, HM_IO};
+      HM_SNAPSHOT_CHECKSUM, HM_SNAPSHOT_MALFORMED, HM_IO, HM_UNSUPPORTED_VIDEO,
+      HM_VIDEO_DECODE_FAILED, HM_VPDQ_LINE, HM_VIDEO_LOW_QUALITY, HM_INVALID_VIDEO_INPUT};
   for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
     const char *s = hm_status_str(all[i]);
     CHECK(s != NULL && strlen(s) > 0 && strcmp(s, "unknown status") != 0);
@@ -704,6 +705,139 @@ static void test_threads(void) {
   hm_hasher_free(h);
 }
 
+/* A textured frame that changes with `scene` (a new scene each second of the test video). */
+static unsigned char *video_frame(uint32_t w, uint32_t h, unsigned scene) {
+  unsigned char *px = malloc((size_t)w * h * 3);
+  for (uint32_t y = 0; y < h; y++)
+    for (uint32_t x = 0; x < w; x++) {
+      unsigned char *p = px + ((size_t)y * w + x) * 3;
+      p[0] = (unsigned char)((x * (7 + scene) + y * scene * 3) % 256);
+      p[1] = (unsigned char)((y * (5 + 2 * scene)) % 256);
+      p[2] = (unsigned char)((x * y + scene * 41) % 251);
+    }
+  return px;
+}
+
+static void test_video(void) {
+  hm_error err;
+  /* A 4-second, 10 fps video from "our own decoder": frames 0, 10, 20, 30 are hashed. */
+  hm_video_hasher *vh = NULL;
+  FAILS(HM_INVALID_VIDEO_INPUT, hm_video_hasher_new(0.0, 1.0, &vh, &err));
+  CHECK(vh == NULL);
+  OK(hm_video_hasher_new(10.0, 1.0, &vh, &err));
+  const uint32_t w = 96, h = 64;
+  int converted = 0;
+  for (unsigned n = 0; n < 40; n++) {
+    if (!hm_video_hasher_wants_frame(vh)) {
+      FAILS(HM_INVALID_ARGUMENT, hm_video_hasher_push_frame(vh, (const uint8_t *)"x", 1, 1, 1, 0,
+                                                            99, NULL, NULL, &err));
+      OK(hm_video_hasher_skip_frame(vh, &err));
+      continue;
+    }
+    FAILS(HM_INVALID_VIDEO_INPUT, hm_video_hasher_skip_frame(vh, &err));
+    unsigned char *px = video_frame(w, h, n / 10);
+    hm_vpdq_feature rec;
+    bool hashed = false;
+    OK(hm_video_hasher_push_frame(vh, px, (size_t)w * h * 3, w, h, 0, HM_PIXEL_RGB8, &rec,
+                                  &hashed, &err));
+    CHECK(hashed && rec.frame_number == n && rec.quality >= 50);
+    CHECK(rec.timestamp == (double)((float)n / 10.0f));
+    converted++;
+    free(px);
+  }
+  CHECK(converted == 4);
+  hm_video_hash *known = NULL;
+  OK(hm_video_hasher_result(vh, &known, &err));
+  CHECK(hm_video_hash_len(known) == 4 && hm_video_hash_frame_count(known) == 40);
+  CHECK(hm_video_hash_frames_per_second(known) == 10.0);
+  const hm_vpdq_feature *f = hm_video_hash_features(known);
+  CHECK(f != NULL && f[3].frame_number == 30);
+  hm_video_hasher_free(vh);
+
+  /* An index of known videos; the upload is a clip: the last two seconds. */
+  hm_video_match_options opts = hm_video_match_options_default();
+  CHECK(opts.distance == 31 && opts.quality_floor == 50 && opts.min_query_percent == 80.0);
+  hm_video_index *idx = NULL;
+  opts.min_query_percent = 101.0;
+  FAILS(HM_INVALID_ARGUMENT, hm_video_index_new(&opts, &idx, &err));
+  OK(hm_video_index_new(NULL, &idx, &err));
+  OK(hm_video_index_add_list(idx, "known-videos", &err));
+  FAILS(HM_LIST_EXISTS, hm_video_index_add_list(idx, "known-videos", &err));
+  OK(hm_video_index_insert(idx, "known-videos", 77, "case 9", f, 4, &err));
+  FAILS(HM_ENTRY_EXISTS, hm_video_index_insert(idx, "known-videos", 77, NULL, f, 4, &err));
+  FAILS(HM_UNKNOWN_LIST, hm_video_index_insert(idx, "nope", 1, NULL, f, 4, &err));
+  FAILS(HM_NULL_ARGUMENT, hm_video_index_insert(idx, "known-videos", 2, NULL, NULL, 4, &err));
+  hm_video_matches *found = NULL;
+  OK(hm_video_index_query(idx, f + 2, 2, &found, &err));
+  CHECK(hm_video_matches_len(found) == 1);
+  const hm_video_match *m = hm_video_matches_get(found, 0);
+  CHECK(m != NULL && strcmp(m->list, "known-videos") == 0 && m->entry_id == 77);
+  CHECK(m != NULL && strcmp(m->label, "case 9") == 0);
+  CHECK(m != NULL && m->query_percent == 100.0 && m->candidate_percent == 50.0);
+  CHECK(m != NULL && m->query_frames == 2 && m->candidate_frames == 4);
+  CHECK(hm_video_matches_get(found, 1) == NULL);
+  hm_video_matches_free(found);
+
+  /* A query with no usable frame is an error, never "no match". */
+  hm_vpdq_feature dull = f[0];
+  dull.quality = 10;
+  found = NULL;
+  FAILS(HM_VIDEO_LOW_QUALITY, hm_video_index_query(idx, &dull, 1, &found, &err));
+  CHECK(found == NULL);
+  dull.quality = 101;
+  FAILS(HM_INVALID_ARGUMENT, hm_video_index_query(idx, &dull, 1, &found, &err));
+
+  /* Disable after a wrong match, then enable again. */
+  OK(hm_video_index_disable(idx, "known-videos", 77, "false positive, review 5", &err));
+  OK(hm_video_index_query(idx, f, 4, &found, &err));
+  CHECK(hm_video_matches_len(found) == 0);
+  hm_video_matches_free(found);
+  FAILS(HM_UNKNOWN_ENTRY, hm_video_index_enable(idx, "known-videos", 78, &err));
+  OK(hm_video_index_enable(idx, "known-videos", 77, &err));
+  OK(hm_video_index_query(idx, f, 4, &found, &err));
+  CHECK(hm_video_matches_len(found) == 1);
+  hm_video_matches_free(found);
+
+  /* vPDQ text: parsed, and malformed lines named. */
+  const char *text = "0,100,e271017837246aaccddea259648fb7d62f435c89d9e99b2497763e216c8d055c,0.000\n";
+  hm_video_hash *parsed = NULL;
+  OK(hm_vpdq_parse((const uint8_t *)text, strlen(text), NULL, &parsed, &err));
+  CHECK(hm_video_hash_len(parsed) == 1 && hm_video_hash_features(parsed)[0].quality == 100);
+  hm_video_hash_free(parsed);
+  parsed = NULL;
+  const char *bad = "0,100,e27101,0.000\n";
+  FAILS(HM_VPDQ_LINE, hm_vpdq_parse((const uint8_t *)bad, strlen(bad), "clip.txt", &parsed, &err));
+  CHECK(parsed == NULL && strstr(err.message, "clip.txt, line 1") != NULL);
+
+  /* The built-in decoder: a JPEG is not a video; a sample video when ../shared is there. */
+  hm_video_hash *decoded = NULL;
+  FAILS(HM_UNSUPPORTED_VIDEO,
+        hm_video_hash_file(path_in(root, "examples/uploads/landscape-1.jpg"), 1.0, &decoded, &err));
+  CHECK(decoded == NULL);
+  FAILS(HM_IO, hm_video_hash_file(path_in(scratch, "missing.mp4"), 1.0, &decoded, &err));
+  char sample[8192];
+  snprintf(sample, sizeof sample, "%s/../shared/vectors/vpdq/sample-videos/pattern-sd-grey-bar.mp4",
+           root);
+  FILE *probe = fopen(sample, "rb");
+  if (probe) {
+    fclose(probe);
+    OK(hm_video_hash_file(sample, 1.0, &decoded, &err));
+    /* 206 frames at 30 fps: frames 0, 30, ..., 180 are hashed. */
+    CHECK(hm_video_hash_frame_count(decoded) == 206 && hm_video_hash_len(decoded) == 7);
+    CHECK(hm_video_hash_frames_per_second(decoded) == 30.0);
+    hm_video_hash_free(decoded);
+  } else {
+    printf("test_video: ../shared not found, the sample video check is skipped\n");
+  }
+
+  hm_video_hash_free(known);
+  hm_video_index_free(idx);
+  hm_video_index_free(NULL);
+  hm_video_hash_free(NULL);
+  hm_video_hasher_free(NULL);
+  hm_video_matches_free(NULL);
+}
+
 int main(int argc, char **argv) {
   if (argc != 3) {
     fprintf(stderr, "usage: %s <repository root> <scratch directory>\n", argv[0]);
@@ -716,6 +850,7 @@ int main(int argc, char **argv) {
   test_hasher();
   test_matcher();
   test_threads();
+  test_video();
   printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }
