@@ -103,6 +103,16 @@ fn box_shrink(view: &PixelView<'_>, max_side: u32) -> Result<Option<Pixels>> {
     let scale = max_side as f64 / longer as f64;
     let new_w = ((w as f64 * scale).round() as u32).max(1);
     let new_h = ((h as f64 * scale).round() as u32).max(1);
+    box_resize(view, new_w, new_h).map(Some)
+}
+
+/// Resizes to exactly `new_w` x `new_h` (aspect not kept) with a box filter: each output pixel
+/// averages the source area it covers when shrinking, as swscale's `SWS_AREA` does.
+///
+/// # Errors
+/// [`Error::InvalidPixels`] if a side is zero.
+pub(crate) fn box_resize(view: &PixelView<'_>, new_w: u32, new_h: u32) -> Result<Pixels> {
+    let (w, h) = (view.width(), view.height());
     let (pixel_type, format) = match view.format() {
         PixelFormat::Rgb8 => (PixelType::U8x3, PixelFormat::Rgb8),
         PixelFormat::Rgba8 => (PixelType::U8x4, PixelFormat::Rgba8),
@@ -117,8 +127,11 @@ fn box_shrink(view: &PixelView<'_>, max_side: u32) -> Result<Option<Pixels>> {
             .into()
     };
     let resize_error = |e: &dyn std::fmt::Display| Error::InvalidPixels {
-        reason: format!("fast pre-shrink failed: {e}"),
+        reason: format!("resizing {w}x{h} to {new_w}x{new_h} failed: {e}"),
     };
+    if new_w == 0 || new_h == 0 {
+        return Err(resize_error(&"the new size has a zero side"));
+    }
     let src = ImageRef::new(w, h, &packed, pixel_type).map_err(|e| resize_error(&e))?;
     let mut dst = Image::new(new_w, new_h, pixel_type);
     let options = ResizeOptions::new()
@@ -127,7 +140,7 @@ fn box_shrink(view: &PixelView<'_>, max_side: u32) -> Result<Option<Pixels>> {
     Resizer::new()
         .resize(&src, &mut dst, &options)
         .map_err(|e| resize_error(&e))?;
-    Pixels::new(dst.into_vec(), new_w, new_h, format).map(Some)
+    Pixels::new(dst.into_vec(), new_w, new_h, format)
 }
 
 #[cfg(test)]

@@ -5,18 +5,20 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use hashmatch::video::decode::{VideoDecoder, VideoLimits};
-use hashmatch::{Error, Hash256};
+mod common;
+
+use common::synth_video::{make_mp4, yuv420_from_rgb};
+use hashmatch::video::decode::VideoDecoder;
+use hashmatch::video::file::read_vpdq;
+use hashmatch::video::{
+    self, compare, VideoHasher, VideoHasherConfig, VideoIndex, VideoLimits, VideoMatchOptions,
+    VpdqFeature,
+};
+use hashmatch::Error;
 use rayon::prelude::*;
 
 fn vectors() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/vectors/vpdq");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("skipped: {} is missing", dir.display());
-        None
-    }
+    common::shared_dir("video_decode").map(|shared| shared.join("vectors/vpdq"))
 }
 
 fn videos(dir: &Path) -> Vec<PathBuf> {
@@ -29,21 +31,10 @@ fn videos(dir: &Path) -> Vec<PathBuf> {
     videos
 }
 
-/// `frameNumber,quality,pdqHex,timestamp` lines of the native-size reference.
-fn reference(dir: &Path, video: &Path) -> Vec<(u64, u8, Hash256)> {
+/// The native-size reference records of `video`.
+fn reference(dir: &Path, video: &Path) -> Vec<VpdqFeature> {
     let stem = video.file_stem().unwrap().to_str().unwrap();
-    let text = std::fs::read_to_string(dir.join(format!("sample-hashes/{stem}.txt"))).unwrap();
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|line| {
-            let fields: Vec<&str> = line.split(',').collect();
-            (
-                fields[0].parse().unwrap(),
-                fields[1].parse().unwrap(),
-                fields[2].parse().unwrap(),
-            )
-        })
-        .collect()
+    read_vpdq(&dir.join(format!("sample-hashes/{stem}.txt"))).unwrap()
 }
 
 struct Outcome {
@@ -51,37 +42,90 @@ struct Outcome {
     frames: usize,
     identical: usize,
     worst_good: u32,
+    /// Our records, every frame.
+    ours: Vec<VpdqFeature>,
+    /// The reference's records.
+    theirs: Vec<VpdqFeature>,
+    /// Distances of our `frame_side = 128` records from the reference's `-128x128` file, for
+    /// the frames of quality >= 50 in both.
+    distances_128: Vec<u32>,
 }
 
+/// Hashes every frame of `video` (as the reference's sample files were made), at native size
+/// and resized to 128x128, and compares each record with the reference's line: the frame
+/// number and the timestamp as written must be equal, the hash is counted as identical or not.
 fn check_video(dir: &Path, video: &Path) -> Outcome {
     let name = video.file_name().unwrap().to_string_lossy().into_owned();
-    let expected = reference(dir, video);
+    let stem = video.file_stem().unwrap().to_str().unwrap();
+    let theirs = reference(dir, video);
+    let theirs_128 = read_vpdq(&dir.join(format!("sample-hashes/{stem}-128x128.txt"))).ok();
     let mut decoder = VideoDecoder::open(video, &VideoLimits::default()).unwrap();
     assert_eq!(decoder.frames_per_second(), 30.0, "{name}");
-    let (mut frames, mut identical, mut worst_good) = (0usize, 0usize, 0u32);
+    let config = |frame_side| VideoHasherConfig {
+        seconds_per_hash: 0.0,
+        frame_side,
+    };
+    let fps = decoder.frames_per_second();
+    let mut native = VideoHasher::new(fps, config(None)).unwrap();
+    let mut small = VideoHasher::new(fps, config(Some(128))).unwrap();
     while let Some(frame) = decoder.next_frame().unwrap() {
-        assert_eq!(frame.number(), frames as u64, "{name}");
+        let rgb = frame.to_rgb().unwrap();
+        native.push_frame(&rgb.view()).unwrap();
+        small.push_frame(&rgb.view()).unwrap();
+    }
+    let hashed = native.finish();
+    assert_eq!(
+        hashed.frame_count as usize,
+        theirs.len(),
+        "{name}: frame count"
+    );
+    assert_eq!(hashed.features.len(), theirs.len(), "{name}: records");
+    let (mut identical, mut worst_good) = (0usize, 0u32);
+    for (mine, line) in hashed.features.iter().zip(&theirs) {
+        assert_eq!(mine.frame_number, line.frame_number, "{name}");
         assert_eq!(
-            (frame.width(), frame.height()),
-            (decoder.width(), decoder.height())
+            format!("{:.3}", mine.timestamp),
+            format!("{:.3}", line.timestamp),
+            "{name}: frame {}",
+            mine.frame_number
         );
-        let (number, quality, hash) = expected[frames];
-        assert_eq!(number, frames as u64, "{name}");
-        let pdq = hashmatch::pdq::hash(&frame.to_rgb().unwrap().view()).unwrap();
-        let distance = pdq.hash.distance(&hash);
-        identical += usize::from(distance == 0);
-        if quality >= 50 {
+        let distance = mine.hash.distance(&line.hash);
+        identical += usize::from(distance == 0 && mine.quality == line.quality);
+        if line.quality >= 50 {
             worst_good = worst_good.max(distance);
         }
-        frames += 1;
     }
-    assert_eq!(frames, expected.len(), "{name}: frame count");
+    let distances_128 = match theirs_128 {
+        Some(theirs_128) => {
+            let small = small.finish().features;
+            assert_eq!(small.len(), theirs_128.len(), "{name}: 128x128 records");
+            small
+                .iter()
+                .zip(&theirs_128)
+                .filter(|(a, b)| a.quality >= 50 && b.quality >= 50)
+                .map(|(a, b)| a.hash.distance(&b.hash))
+                .collect()
+        }
+        None => Vec::new(),
+    };
     Outcome {
         name,
-        frames,
+        frames: theirs.len(),
         identical,
         worst_good,
+        ours: hashed.features,
+        theirs,
+        distances_128,
     }
+}
+
+/// One record per second, as the default sampling keeps them (30 fps: frames 0, 30, ...).
+fn per_second(features: &[VpdqFeature]) -> Vec<VpdqFeature> {
+    features
+        .iter()
+        .filter(|f| f.frame_number % 30 == 0)
+        .copied()
+        .collect()
 }
 
 #[test]
@@ -107,6 +151,138 @@ fn sample_videos_reproduce_the_reference_hashes() {
     println!("13 older videos: {identical}/{frames} frames identical");
     assert_eq!(frames, 5722);
     assert!(identical >= 5700, "{identical}/{frames}");
+
+    // The `-128x128` files: the reference scaled with swscale's SWS_AREA (in YUV, before the
+    // RGB conversion), we with a box filter on the RGB frame: close, not identical. The
+    // tolerance is upstream's own regression rule (vpdq/cpp/regtest.py): every frame of
+    // quality >= 50 within 31 bits; we also bound the median.
+    let mut all_128: Vec<u32> = outcomes
+        .iter()
+        .flat_map(|o| o.distances_128.iter().copied())
+        .collect();
+    all_128.sort_unstable();
+    let n = all_128.len();
+    println!(
+        "128x128 files: {n} frames of quality >= 50, {} identical, median {} bits, p99 {}, max {}",
+        all_128.iter().filter(|&&d| d == 0).count(),
+        all_128[n / 2],
+        all_128[n * 99 / 100],
+        all_128[n - 1]
+    );
+    assert!(n >= 5500, "{n}");
+    assert!(all_128[n - 1] < 31 && all_128[n / 2] <= 8, "{all_128:?}");
+
+    // Every pairwise match decision (pytx's rules, the defaults) is the one the reference's
+    // hashes give, at one hash per second and at every frame.
+    let options = VideoMatchOptions::default();
+    let mut decisions = [0usize; 2];
+    for sample in [per_second as fn(&[VpdqFeature]) -> Vec<VpdqFeature>, |f| {
+        f.to_vec()
+    }] {
+        for q in &outcomes {
+            for c in &outcomes {
+                let ours = compare(&sample(&q.ours), &sample(&c.ours), &options).unwrap();
+                let theirs = compare(&sample(&q.theirs), &sample(&c.theirs), &options).unwrap();
+                assert_eq!(
+                    ours.is_match(&options),
+                    theirs.is_match(&options),
+                    "{} vs {}: ours {ours:?}, reference {theirs:?}",
+                    q.name,
+                    c.name
+                );
+                decisions[usize::from(theirs.is_match(&options))] += 1;
+            }
+        }
+    }
+    println!(
+        "pairwise decisions equal the reference's: {} matches, {} non-matches",
+        decisions[1], decisions[0]
+    );
+    // The variants match their originals, unrelated videos do not (research/pdq.md 2.4).
+    let find = |name: &str| outcomes.iter().find(|o| o.name == name).unwrap();
+    let decide = |a: &str, b: &str| {
+        compare(&per_second(&find(a).ours), &find(b).ours, &options)
+            .unwrap()
+            .is_match(&options)
+    };
+    assert!(decide(
+        "chair-22-sd-sepia-bar.mp4",
+        "chair-orig-22-sd-bar.mp4"
+    ));
+    assert!(decide(
+        "chair-22-sd-grey-bar.mp4",
+        "chair-orig-22-sd-bar.mp4"
+    ));
+    assert!(decide(
+        "pattern-sd-with-small-logo-bar.mp4",
+        "pattern-sd-grey-bar.mp4"
+    ));
+    assert!(!decide(
+        "doorknob-hd-no-bar.mp4",
+        "chair-orig-22-sd-bar.mp4"
+    ));
+    assert!(!decide("pattern-hd-no-bar.mp4", "chair-orig-22-sd-bar.mp4"));
+}
+
+/// A 30 % clip of a sample video, cut where no sampled second falls (frame 277 of 673) and
+/// re-encoded (decoded, converted to RGB and back to 4:2:0, written as a new H.264 MP4), hashed
+/// at the defaults, matches its source's reference records and nothing unrelated.
+#[test]
+fn a_reencoded_clip_matches_its_source() {
+    let Some(dir) = vectors() else { return };
+    let source = dir.join("sample-videos/chair-orig-22-sd-bar.mp4");
+    let mut decoder = VideoDecoder::open(&source, &VideoLimits::default()).unwrap();
+    // The encoder takes sizes in whole macroblocks: crop to them.
+    let (w, h) = (
+        decoder.width() as usize / 16 * 16,
+        decoder.height() as usize / 16 * 16,
+    );
+    let (start, len) = (277u64, 673 * 3 / 10);
+    let mut clip = Vec::new();
+    while let Some(frame) = decoder.next_frame().unwrap() {
+        if (start..start + len).contains(&frame.number()) {
+            let rgb = frame.to_rgb().unwrap();
+            let full = decoder.width() as usize * 3;
+            let cropped: Vec<u8> = rgb
+                .as_bytes()
+                .chunks(full)
+                .take(h)
+                .flat_map(|row| row[..w * 3].to_vec())
+                .collect();
+            clip.push(yuv420_from_rgb(&cropped, w, h));
+        }
+    }
+    assert_eq!(clip.len() as u64, len);
+    let bytes = make_mp4(&clip, w as u32, h as u32, 30);
+    drop(clip);
+    let hashed = video::hash_bytes(
+        bytes,
+        &VideoHasherConfig::default(),
+        &VideoLimits::default(),
+    )
+    .unwrap();
+    assert_eq!(hashed.frame_count, len);
+    assert_eq!(hashed.features.len(), 7); // frames 0, 30, ..., 180 of the clip
+
+    let mut index = VideoIndex::new(VideoMatchOptions::default());
+    index.add_list("known").unwrap();
+    let known = [
+        "chair-orig-22-sd-bar",
+        "doorknob-hd-no-bar",
+        "pattern-hd-no-bar",
+        "pattern-sd-grey-bar",
+    ];
+    for (id, stem) in known.iter().enumerate() {
+        let records = read_vpdq(&dir.join(format!("sample-hashes/{stem}.txt"))).unwrap();
+        index
+            .insert("known", id as u64 + 1, Some(stem), &records)
+            .unwrap();
+    }
+    let found = index.query(&hashed.features).unwrap();
+    println!("clip of chair-orig-22-sd-bar: {found:?}");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].entry_id, 1);
+    assert_eq!(found[0].query_percent, 100.0);
 }
 
 /// RGB of every frame, as FFmpeg's C converter (`-cpuflags 0`) outputs it.

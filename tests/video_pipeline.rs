@@ -70,6 +70,7 @@ fn a_video_is_sampled_numbered_and_hashed_as_its_frames() {
         video(0, 1, 10),
         &VideoHasherConfig {
             seconds_per_hash: 0.0,
+            ..VideoHasherConfig::default()
         },
         &VideoLimits::default(),
     )

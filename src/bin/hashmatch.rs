@@ -118,6 +118,10 @@ struct SamplingArgs {
     /// known videos of a list: a clip cut anywhere then finds its frames).
     #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
     seconds_per_hash: f64,
+    /// Hash frames resized to N x N (box filter, aspect not kept), as the reference's
+    /// `vpdq-hash-video -s N`; by default frames are hashed at their native size, as HMA hashes.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(5..=4096))]
+    frame_side: Option<u32>,
 }
 
 /// Video lists, and when a video matches (shared by `match`, `scan` and `video match`).
@@ -930,6 +934,7 @@ fn video_container(path: &Path) -> Option<Container> {
 fn hash_video(path: &Path, sampling: &SamplingArgs) -> hashmatch::Result<Hashed> {
     let config = VideoHasherConfig {
         seconds_per_hash: sampling.seconds_per_hash,
+        frame_side: sampling.frame_side,
     };
     match hashmatch::video::hash_file(path, &config, &Default::default()) {
         Ok(video) => Ok(Hashed::Video(Box::new(video), None)),

@@ -114,8 +114,13 @@ pub unsafe extern "C" fn hm_video_hasher_new(
     unsafe {
         boundary(err, || -> FfiResult {
             let out = out_ptr(out, "out")?;
-            let inner =
-                VideoHasher::new(frames_per_second, VideoHasherConfig { seconds_per_hash })?;
+            let inner = VideoHasher::new(
+                frames_per_second,
+                VideoHasherConfig {
+                    seconds_per_hash,
+                    ..VideoHasherConfig::default()
+                },
+            )?;
             // SAFETY: checked non-NULL.
             write_out(out, Box::into_raw(Box::new(hm_video_hasher { inner })));
             Ok(())
@@ -260,7 +265,10 @@ pub unsafe extern "C" fn hm_video_hash_file(
 fn hash_video_file(path: &std::path::Path, seconds_per_hash: f64) -> crate::Result<VideoHash> {
     crate::video::hash_file(
         path,
-        &VideoHasherConfig { seconds_per_hash },
+        &VideoHasherConfig {
+            seconds_per_hash,
+            ..VideoHasherConfig::default()
+        },
         &crate::video::VideoLimits::default(),
     )
 }
