@@ -36,6 +36,8 @@ mod container;
 #[cfg(feature = "video")]
 pub mod decode;
 mod feature;
+#[cfg(feature = "ffmpeg")]
+pub mod ffmpeg;
 pub mod file;
 mod hasher;
 mod index;

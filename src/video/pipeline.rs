@@ -33,16 +33,37 @@ use crate::error::{Error, Result};
 /// as a complete hash. A sampled frame under 5 pixels a side is [`Error::TooSmall`], as the
 /// reference refuses it. A build without the `video` feature has no decoder:
 /// [`Error::UnsupportedVideo`] (push frames from your own decoder to a
-/// [`VideoHasher`](super::VideoHasher) instead).
+/// [`VideoHasher`](super::VideoHasher) instead). With the `ffmpeg` feature, a video container
+/// the built-in decoder refuses (another codec, WebM, AVI, ...) is decoded by FFmpeg instead
+/// (`video::ffmpeg::hash_file`); [`hash_bytes`] has no such fallback.
 pub fn hash_file(
     path: &Path,
     config: &VideoHasherConfig,
     limits: &VideoLimits,
 ) -> Result<VideoHash> {
     #[cfg(feature = "video")]
-    return hash_decoder(VideoDecoder::open(path, limits)?, config);
+    let builtin = VideoDecoder::open(path, limits).and_then(|d| hash_decoder(d, config));
     #[cfg(not(feature = "video"))]
-    return Err(no_decoder(path, config, limits));
+    let builtin = Err(no_decoder(path, config, limits));
+    #[cfg(feature = "ffmpeg")]
+    if let Err(Error::UnsupportedVideo { .. }) = builtin {
+        if is_video_container(path) {
+            return super::ffmpeg::hash_file(path, config, limits);
+        }
+    }
+    builtin
+}
+
+/// Whether the file starts like a video container FFmpeg should be asked to read (so that an
+/// image is never decoded as a one-frame video).
+#[cfg(feature = "ffmpeg")]
+fn is_video_container(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(512);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(512).read_to_end(&mut head))
+        .is_ok()
+        && super::Container::sniff(&head).is_some()
 }
 
 /// [`hash_file`] for a video held in memory (an upload's bytes).
