@@ -419,6 +419,11 @@ typedef struct hm_video_match {
    * Those within the distance of a frame of the upload.
    */
   size_t candidate_matched;
+  /**
+   * Found by `hm_video_index_query_md5`: the upload is the known file itself (shares 100,
+   * frame counts 0).
+   */
+  bool exact_bytes;
 } hm_video_match;
 
 /**
@@ -1351,6 +1356,42 @@ hm_status hm_video_index_query(const struct hm_video_index *index,
                                size_t n,
                                struct hm_video_matches **out,
                                struct hm_error *err);
+
+/**
+ * The MD5 of the bytes of the file at `path` (HMA's `video_md5`), 16 bytes into `out` (room
+ * for 16 bytes): the
+ * cheap exact-copy check before decoding (`hm_video_index_query_md5`).
+ *
+ * Returns `HM_OK`; `HM_NULL_ARGUMENT`; `HM_INVALID_ARGUMENT` (a path not UTF-8); `HM_IO`.
+ */
+hm_status hm_video_md5_file(const char *path, uint8_t *out, struct hm_error *err);
+
+/**
+ * Records the MD5 (16 bytes at `md5`) of a known video file for entry `entry_id` of `list`,
+ * so that an upload with exactly these bytes is found by `hm_video_index_query_md5` without
+ * decoding. If the list has no such entry yet, a video known only by its digest is added
+ * with `label` (NULL for none); otherwise `label` is ignored.
+ *
+ * Returns `HM_OK`; `HM_NULL_ARGUMENT`; `HM_INVALID_ARGUMENT` (a string not UTF-8);
+ * `HM_UNKNOWN_LIST`.
+ */
+hm_status hm_video_index_insert_md5(const struct hm_video_index *index,
+                                    const char *list,
+                                    uint64_t entry_id,
+                                    const char *label,
+                                    const uint8_t *md5,
+                                    struct hm_error *err);
+
+/**
+ * The enabled known videos whose file has exactly the MD5 at `md5` (16 bytes), in a new
+ * results object in `*out` (empty when none; each match has `exact_bytes` set). Thread-safe.
+ *
+ * Returns `HM_OK`; `HM_NULL_ARGUMENT`.
+ */
+hm_status hm_video_index_query_md5(const struct hm_video_index *index,
+                                   const uint8_t *md5,
+                                   struct hm_video_matches **out,
+                                   struct hm_error *err);
 
 /**
  * The number of matches in `matches`; 0 for NULL.

@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use hashmatch::video::file::{format_vpdq, parse_vpdq, read_vpdq};
-use hashmatch::video::{compare, VideoIndex, VideoMatchOptions, VpdqFeature};
+use hashmatch::video::{compare, VideoIndex, VideoMatchOptions, VideoMd5, VpdqFeature};
 use hashmatch::{Error, Hash256};
 use proptest::prelude::*;
 
@@ -330,4 +330,48 @@ proptest! {
             }
         }
     }
+}
+
+/// Known files by their MD5: attached to a video entry or on their own; disabled entries and
+/// other digests are not found; frame matching is unaffected.
+#[test]
+fn exact_copies_are_found_by_md5() {
+    let a: Hash256 = "e271017837246aaccddea259648fb7d62f435c89d9e99b2497763e216c8d055c"
+        .parse()
+        .unwrap();
+    let mut index = VideoIndex::new(VideoMatchOptions::default());
+    index.add_list("known").unwrap();
+    index
+        .insert("known", 1, Some("case 1"), &[feature(0, 100, a)])
+        .unwrap();
+    let file_1 = VideoMd5::of_bytes(b"the bytes of video 1");
+    let file_2 = VideoMd5::of_bytes(b"the bytes of video 2, known only by its MD5");
+    index.insert_md5("known", 1, None, file_1).unwrap();
+    index
+        .insert_md5("known", 2, Some("md5 only"), file_2)
+        .unwrap();
+    assert!(index.insert_md5("missing", 3, None, file_2).is_err());
+    assert_eq!(index.len(), 2);
+
+    let found = index.query_md5(&file_1);
+    assert_eq!(found.len(), 1);
+    assert_eq!((found[0].entry_id, found[0].exact_bytes), (1, true));
+    assert_eq!(found[0].label.as_deref(), Some("case 1"));
+    let found = index.query_md5(&file_2);
+    assert_eq!(
+        (found[0].entry_id, found[0].label.as_deref()),
+        (2, Some("md5 only"))
+    );
+    assert!(index
+        .query_md5(&VideoMd5::of_bytes(b"another file"))
+        .is_empty());
+    // The digest-only entry never matches by frames; the other still does.
+    let by_frames = index.query(&[feature(0, 100, a)]).unwrap();
+    assert_eq!(by_frames.len(), 1);
+    assert_eq!(
+        (by_frames[0].entry_id, by_frames[0].exact_bytes),
+        (1, false)
+    );
+    index.disable("known", 1, "false positive").unwrap();
+    assert!(index.query_md5(&file_1).is_empty());
 }

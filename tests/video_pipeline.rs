@@ -251,6 +251,37 @@ fn the_command_line_hashes_lists_and_matches_videos() {
     );
     assert!(stdout.contains("other.mp4: no match"), "{stdout}");
 
+    // `--out` wrote the known file's MD5 beside its records: the very file is found as an
+    // exact copy without decoding; a malformed digest is refused with its file and line.
+    let md5 = std::fs::read_to_string(list.join("known.md5")).unwrap();
+    assert_eq!(
+        md5.trim(),
+        hashmatch::video::VideoMd5::of_file(&known)
+            .unwrap()
+            .to_string()
+    );
+    let (code, stdout, stderr) =
+        run(&["video", "match", "--video-list", path(&list), path(&known)]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains(
+            "known.mp4: 1 match\n  list known-videos entry 1 video exact copy (file MD5)"
+        ),
+        "{stdout}"
+    );
+    let bad_list = dir.join("bad-list");
+    std::fs::create_dir_all(&bad_list).unwrap();
+    std::fs::write(bad_list.join("x.md5"), "# known file\nnot-a-digest\n").unwrap();
+    let (code, _, stderr) = run(&[
+        "video",
+        "match",
+        "--video-list",
+        path(&bad_list),
+        path(&known),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("x.md5, line 2"), "{stderr}");
+
     // `scan`: images and videos in one folder, each against its own lists.
     let (code, stdout, stderr) = run(&[
         "scan",

@@ -12,7 +12,7 @@ use hashmatch::matcher::{ListSettings, Match, Matcher, QueryOptions};
 use hashmatch::pdq::{DihedralHashes, LumaMode, PdqHash};
 use hashmatch::video::file::{format_vpdq, read_video_list, read_vpdq, write_vpdq};
 use hashmatch::video::{
-    Container, VideoHash, VideoHasherConfig, VideoIndex, VideoMatch, VideoMatchOptions,
+    Container, VideoHash, VideoHasherConfig, VideoIndex, VideoMatch, VideoMatchOptions, VideoMd5,
 };
 use hashmatch::{DecodeOptions, Error, ExifOrientation, Hasher, HasherConfig, ResizePolicy};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -92,7 +92,9 @@ struct VideoHashArgs {
     paths: Vec<PathBuf>,
     #[command(flatten)]
     sampling: SamplingArgs,
-    /// Write each video's records to DIR/<file name without extension>.txt.
+    /// Write each video's records to DIR/<file name without extension>.txt, and the MD5 of
+    /// its bytes to DIR/<name>.md5 (a video list made of DIR then also finds exact copies
+    /// without decoding them).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
 }
@@ -128,7 +130,9 @@ struct SamplingArgs {
 #[derive(clap::Args)]
 struct VideoListArgs {
     /// A video list: a folder of vPDQ files (one known video each, ids 1, 2, ... in file
-    /// name order, labelled with the file name) or one vPDQ file (repeat for several lists).
+    /// name order, labelled with the file name), each optionally with `<name>.md5` (its file's
+    /// MD5: byte-identical uploads match without decoding), or one vPDQ file (repeat for
+    /// several lists).
     #[arg(long = "video-list", value_name = "PATH")]
     video_lists: Vec<PathBuf>,
     /// Share of an upload's distinct frames (percent) that must be found in a known video.
@@ -340,6 +344,8 @@ enum Hashed {
     /// A video's records; with the decoding error when it failed part-way (the records are
     /// those of the frames before it).
     Video(Box<VideoHash>, Option<String>),
+    /// A video whose bytes are a known file (its MD5 is listed): not decoded.
+    VideoCopy(Vec<VideoMatch>),
 }
 
 impl Hashed {
@@ -348,7 +354,7 @@ impl Hashed {
         match self {
             Hashed::One(h) => Some((h.hash, h.quality)),
             Hashed::Dihedral(d) => Some((d.hashes[0], d.quality)),
-            Hashed::Video(..) => None,
+            Hashed::Video(..) | Hashed::VideoCopy(_) => None,
         }
     }
 }
@@ -482,7 +488,7 @@ fn hash_files(
     paths: &[PathBuf],
     args: &HashingArgs,
     dihedral: bool,
-    videos: Option<&SamplingArgs>,
+    videos: Option<(&SamplingArgs, Option<&VideoIndex>)>,
     outcome: &mut Outcome,
 ) -> Result<Vec<(PathBuf, hashmatch::Result<Hashed>)>, String> {
     if let Some(n) = args.threads {
@@ -499,7 +505,7 @@ fn hash_files(
         .par_iter()
         .map(|path| {
             let r = match (video_container(path), videos) {
-                (Some(_), Some(sampling)) => hash_video(path, sampling),
+                (Some(_), Some((sampling, known))) => hash_video(path, sampling, known),
                 (Some(container), None) => Err(Error::UnsupportedVideo {
                     what: format!(
                         "{container} video: this command hashes images (`hashmatch video hash` \
@@ -735,7 +741,7 @@ fn match_uploads(command: &str, args: &UploadArgs, dihedral: bool) -> Result<Out
         &args.paths,
         &args.hashing,
         dihedral,
-        Some(&args.sampling),
+        Some((&args.sampling, videos.as_ref())),
         &mut outcome,
     )?;
     // The hasher already enforced the quality floor.
@@ -761,6 +767,7 @@ fn match_uploads(command: &str, args: &UploadArgs, dihedral: bool) -> Result<Out
                     .query_dihedral(d, &options)
                     .expect("the floor is 0, so a query cannot be refused"),
             ),
+            Hashed::VideoCopy(found) => Found::Videos(found.clone()),
             Hashed::Video(video, decode_error) => {
                 match query_video(videos.as_ref(), path, video, decode_error, &mut outcome) {
                     Some(found) => Found::Videos(found),
@@ -872,7 +879,16 @@ fn write_matches(
                     }
                 }
                 Found::Videos(found) => {
-                    for m in found {
+                    for m in found.iter().filter(|m| m.exact_bytes) {
+                        writeln!(
+                            out,
+                            "  list {} entry {} video exact copy (file MD5){}",
+                            m.list,
+                            m.entry_id,
+                            label_of(&m.label)
+                        )?;
+                    }
+                    for m in found.iter().filter(|m| !m.exact_bytes) {
                         writeln!(
                             out,
                             "  list {} entry {} video frames {:.1}% of upload, {:.1}% of known{}",
@@ -931,7 +947,18 @@ fn video_container(path: &Path) -> Option<Container> {
 }
 
 /// Decodes and hashes a video; a failure part-way keeps the records before it, with the error.
-fn hash_video(path: &Path, sampling: &SamplingArgs) -> hashmatch::Result<Hashed> {
+/// With video lists, a file whose MD5 is listed is reported as that copy without decoding.
+fn hash_video(
+    path: &Path,
+    sampling: &SamplingArgs,
+    known: Option<&VideoIndex>,
+) -> hashmatch::Result<Hashed> {
+    if let Some(index) = known {
+        let exact = index.query_md5(&VideoMd5::of_file(path)?);
+        if !exact.is_empty() {
+            return Ok(Hashed::VideoCopy(exact));
+        }
+    }
     let config = VideoHasherConfig {
         seconds_per_hash: sampling.seconds_per_hash,
         frame_side: sampling.frame_side,
@@ -980,9 +1007,17 @@ fn open_video_lists(args: &VideoListArgs) -> Result<Option<VideoIndex>, String> 
             .add_list(&name)
             .map_err(|e| format!("{}: {e}", path.display()))?;
         for v in videos {
-            index
-                .insert(&name, v.id, Some(&v.label), &v.features)
-                .map_err(|e| format!("{}: {}: {e}", path.display(), v.label))?;
+            let failed = |e: hashmatch::Error| format!("{}: {}: {e}", path.display(), v.label);
+            if !v.features.is_empty() {
+                index
+                    .insert(&name, v.id, Some(&v.label), &v.features)
+                    .map_err(failed)?;
+            }
+            for md5 in &v.md5 {
+                index
+                    .insert_md5(&name, v.id, Some(&v.label), *md5)
+                    .map_err(failed)?;
+            }
         }
     }
     Ok(Some(index))
@@ -1004,7 +1039,7 @@ fn run_video_hash(args: VideoHashArgs) -> Result<ExitCode, String> {
     let results: Vec<hashmatch::Result<Hashed>> = files
         .par_iter()
         .map(|path| {
-            let r = hash_video(path, &args.sampling);
+            let r = hash_video(path, &args.sampling, None);
             progress.inc(1);
             r
         })
@@ -1018,12 +1053,19 @@ fn run_video_hash(args: VideoHashArgs) -> Result<ExitCode, String> {
                     let target = dir.join(Path::new(stem).with_extension("txt"));
                     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
                     write_vpdq(&target, &video.features).map_err(|e| e.to_string())?;
+                    // The file's MD5 beside it: a list made from this folder then finds
+                    // byte-identical uploads without decoding them.
+                    let md5 = VideoMd5::of_file(path).map_err(|e| e.to_string())?;
+                    let md5_file = target.with_extension("md5");
+                    std::fs::write(&md5_file, format!("{md5}\n"))
+                        .map_err(|e| format!("{}: {e}", md5_file.display()))?;
                     eprintln!(
-                        "hashmatch: {}: {} frames, {} hashed -> {}",
+                        "hashmatch: {}: {} frames, {} hashed -> {} (and {})",
                         path.display(),
                         video.frame_count,
                         video.features.len(),
-                        target.display()
+                        target.display(),
+                        md5_file.display()
                     );
                 }
                 None => {
@@ -1068,7 +1110,7 @@ fn run_video_match(args: VideoMatchArgs) -> Result<ExitCode, String> {
                     Hashed::Video(Box::new(video), None)
                 })
             } else {
-                hash_video(path, &args.sampling)
+                hash_video(path, &args.sampling, Some(&index))
             };
             progress.inc(1);
             r
@@ -1085,11 +1127,15 @@ fn run_video_match(args: VideoMatchArgs) -> Result<ExitCode, String> {
                 continue;
             }
         };
-        let Hashed::Video(video, decode_error) = &hashed else {
-            unreachable!("only videos are hashed here")
-        };
-        let Some(found) = query_video(Some(&index), path, video, decode_error, &mut outcome) else {
-            continue;
+        let found = match &hashed {
+            Hashed::VideoCopy(found) => found.clone(),
+            Hashed::Video(video, decode_error) => {
+                match query_video(Some(&index), path, video, decode_error, &mut outcome) {
+                    Some(found) => found,
+                    None => continue,
+                }
+            }
+            _ => unreachable!("only videos are hashed here"),
         };
         let found = Found::Videos(found);
         outcome.count(&found);
@@ -1218,6 +1264,7 @@ fn write_record(
             writeln!(out, "{record}")
         }
         (_, Hashed::Video(video, _)) => write!(out, "{}", format_vpdq(&video.features)),
+        (_, Hashed::VideoCopy(_)) => unreachable!("`hash` checks no video list"),
         (Format::Json, Hashed::Dihedral(d)) => {
             let dihedral: serde_json::Map<String, serde_json::Value> = d
                 .iter()

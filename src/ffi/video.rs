@@ -10,7 +10,7 @@ use super::matcher::push_c_str;
 use super::{array, boundary, bytes, deref, free_box, hm_error, hm_status, infallible};
 use super::{opt_utf8, out_ptr, path, utf8, write_out, Failure, FfiResult};
 use crate::video::{
-    VideoHash, VideoHasher, VideoHasherConfig, VideoIndex, VideoMatch, VideoMatchOptions,
+    VideoHash, VideoHasher, VideoHasherConfig, VideoIndex, VideoMatch, VideoMatchOptions, VideoMd5,
     VpdqFeature,
 };
 
@@ -625,6 +625,9 @@ pub struct hm_video_match {
     pub candidate_frames: usize,
     /// Those within the distance of a frame of the upload.
     pub candidate_matched: usize,
+    /// Found by `hm_video_index_query_md5`: the upload is the known file itself (shares 100,
+    /// frame counts 0).
+    pub exact_bytes: bool,
 }
 
 /// The known videos one query matched, best first (by query share, candidate share, list,
@@ -660,6 +663,7 @@ impl hm_video_matches {
                 query_matched: m.similarity.query_matched,
                 candidate_frames: m.similarity.candidate_frames,
                 candidate_matched: m.similarity.candidate_matched,
+                exact_bytes: m.exact_bytes,
             })
             .collect();
         Box::new(hm_video_matches { items, _text: text })
@@ -693,6 +697,97 @@ pub unsafe extern "C" fn hm_video_index_query(
             Ok(())
         })
     }
+}
+
+/// The MD5 of the bytes of the file at `path` (HMA's `video_md5`), 16 bytes into `out` (room
+/// for 16 bytes): the
+/// cheap exact-copy check before decoding (`hm_video_index_query_md5`).
+///
+/// Returns `HM_OK`; `HM_NULL_ARGUMENT`; `HM_INVALID_ARGUMENT` (a path not UTF-8); `HM_IO`.
+#[no_mangle]
+pub unsafe extern "C" fn hm_video_md5_file(
+    path: *const c_char,
+    out: *mut u8,
+    err: *mut hm_error,
+) -> hm_status {
+    // SAFETY: `err` is NULL or valid by the documented contract.
+    unsafe {
+        boundary(err, || -> FfiResult {
+            // SAFETY: `path` is NULL or NUL-terminated.
+            let path = self::path(path, "path")?;
+            let out = out_ptr(out, "out")?;
+            let digest = VideoMd5::of_file(path)?;
+            // SAFETY: checked non-NULL; valid for a 16-byte write by the contract.
+            std::ptr::copy_nonoverlapping(digest.0.as_ptr(), out, 16);
+            Ok(())
+        })
+    }
+}
+
+/// Records the MD5 (16 bytes at `md5`) of a known video file for entry `entry_id` of `list`,
+/// so that an upload with exactly these bytes is found by `hm_video_index_query_md5` without
+/// decoding. If the list has no such entry yet, a video known only by its digest is added
+/// with `label` (NULL for none); otherwise `label` is ignored.
+///
+/// Returns `HM_OK`; `HM_NULL_ARGUMENT`; `HM_INVALID_ARGUMENT` (a string not UTF-8);
+/// `HM_UNKNOWN_LIST`.
+#[no_mangle]
+pub unsafe extern "C" fn hm_video_index_insert_md5(
+    index: *const hm_video_index,
+    list: *const c_char,
+    entry_id: u64,
+    label: *const c_char,
+    md5: *const u8,
+    err: *mut hm_error,
+) -> hm_status {
+    // SAFETY: `err` is NULL or valid by the documented contract.
+    unsafe {
+        boundary(err, || -> FfiResult {
+            // SAFETY: NULL or live/valid arguments by the documented contract.
+            let index = deref(index, "index")?;
+            let list = utf8(list, "list")?;
+            let label = opt_utf8(label, "label")?;
+            let md5 = md5_at(md5)?;
+            index.write().insert_md5(list, entry_id, label, md5)?;
+            Ok(())
+        })
+    }
+}
+
+/// The enabled known videos whose file has exactly the MD5 at `md5` (16 bytes), in a new
+/// results object in `*out` (empty when none; each match has `exact_bytes` set). Thread-safe.
+///
+/// Returns `HM_OK`; `HM_NULL_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn hm_video_index_query_md5(
+    index: *const hm_video_index,
+    md5: *const u8,
+    out: *mut *mut hm_video_matches,
+    err: *mut hm_error,
+) -> hm_status {
+    // SAFETY: `err` is NULL or valid by the documented contract.
+    unsafe {
+        boundary(err, || -> FfiResult {
+            // SAFETY: NULL or live/valid arguments.
+            let index = deref(index, "index")?;
+            let md5 = md5_at(md5)?;
+            let out = out_ptr(out, "out")?;
+            let found = index.read().query_md5(&md5);
+            // SAFETY: checked non-NULL.
+            write_out(out, Box::into_raw(hm_video_matches::new(found)));
+            Ok(())
+        })
+    }
+}
+
+/// The 16 bytes of an MD5 digest at `md5`.
+///
+/// # Safety
+/// `md5` is NULL or valid for reads of 16 bytes.
+unsafe fn md5_at(md5: *const u8) -> Result<VideoMd5, Failure> {
+    // SAFETY: forwarded from the caller.
+    let digest = unsafe { bytes(md5, 16, "md5") }?;
+    Ok(VideoMd5(digest.try_into().expect("16 bytes")))
 }
 
 /// The number of matches in `matches`; 0 for NULL.

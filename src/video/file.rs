@@ -12,12 +12,14 @@
 //! reason (the reference's reader accepts extra fields and stops at garbage; a list that does
 //! not parse must not silently become a shorter video). Blank lines are skipped.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::hash::Hash256;
 
+use super::digest::VideoMd5;
 use super::feature::VpdqFeature;
 
 /// Parses vPDQ text; `source` names it in errors.
@@ -128,64 +130,126 @@ pub fn write_vpdq(path: &Path, features: &[VpdqFeature]) -> Result<()> {
 /// One known video of a video list read by [`read_video_list`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListedVideo {
-    /// Its id in the list: the 1-based position of its file in name order.
+    /// Its id in the list: the 1-based position of its name in name order.
     pub id: u64,
-    /// Its label: the file's name without the extension.
+    /// Its label: the files' name without the extension.
     pub label: String,
-    /// Its records.
+    /// Its records (empty for a video known only by its MD5).
     pub features: Vec<VpdqFeature>,
+    /// The MD5 digests of its known files (from `<name>.md5`).
+    pub md5: Vec<VideoMd5>,
 }
 
-/// Reads a video list: a folder of vPDQ files (`*.txt` or `*.vpdq`, one known video each;
-/// other files, hidden files and subfolders are left out), or a single vPDQ file (a list of
-/// one video). Videos are numbered 1, 2, ... in file name order and labelled with the file
-/// name without extension: keep the files' names stable to keep the ids.
+/// Reads a video list: a folder with, per known video, a vPDQ file (`<name>.txt` or
+/// `<name>.vpdq`) and/or `<name>.md5` (the MD5 of the video file's bytes, HMA's `video_md5`,
+/// one 32-hex-digit digest a line; blank lines and `#` comments allowed), or a single vPDQ
+/// file (a list of one video). Hidden files, other files and subfolders are left out. Videos
+/// are numbered 1, 2, ... in name order and labelled with the name: keep the names stable to
+/// keep the ids.
 ///
 /// # Errors
-/// [`Error::Io`] naming the path, [`Error::VpdqLine`] naming the file and line, or
-/// [`Error::VpdqLine`] for a file with no records (line 0).
+/// [`Error::Io`] naming the path, [`Error::VpdqLine`] naming the file and line (a malformed
+/// record or digest, a vPDQ file with no records (line 0), two vPDQ files for one name).
 pub fn read_video_list(path: &Path) -> Result<Vec<ListedVideo>> {
     let io_error = |source| Error::Io {
         path: path.to_path_buf(),
         source,
     };
-    let files = if std::fs::metadata(path).map_err(io_error)?.is_dir() {
-        let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(path)
-            .map_err(io_error)?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                let visible = p
-                    .file_name()
-                    .is_some_and(|n| !n.to_string_lossy().starts_with('.'));
-                let vpdq = p.extension().is_some_and(|e| e == "txt" || e == "vpdq");
-                visible && vpdq && p.is_file()
-            })
-            .collect();
-        files.sort();
-        files
-    } else {
-        vec![path.to_path_buf()]
-    };
-    let mut videos = Vec::with_capacity(files.len());
-    for (i, file) in files.iter().enumerate() {
-        let features = read_vpdq(file)?;
-        if features.is_empty() {
-            return Err(Error::VpdqLine {
-                file: file.clone(),
-                line: 0,
-                reason: "the file holds no frame records".into(),
-            });
+    let mut by_name: BTreeMap<String, (Option<PathBuf>, Option<PathBuf>)> = BTreeMap::new();
+    if std::fs::metadata(path).map_err(io_error)?.is_dir() {
+        for entry in std::fs::read_dir(path).map_err(io_error)? {
+            let file = entry.map_err(io_error)?.path();
+            let (Some(stem), Some(ext)) = (file.file_stem(), file.extension()) else {
+                continue;
+            };
+            let stem = stem.to_string_lossy().into_owned();
+            if stem.starts_with('.') || !file.is_file() {
+                continue;
+            }
+            let slot = by_name.entry(stem).or_default();
+            match ext.to_str() {
+                Some("txt" | "vpdq") => {
+                    if let Some(other) = slot.0.replace(file.clone()) {
+                        return Err(Error::VpdqLine {
+                            file,
+                            line: 0,
+                            reason: format!(
+                                "{} holds the records of the same video: keep one",
+                                other.display()
+                            ),
+                        });
+                    }
+                }
+                Some("md5") => slot.1 = Some(file),
+                _ => {}
+            }
         }
+        by_name.retain(|_, (vpdq, md5)| vpdq.is_some() || md5.is_some());
+    } else {
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        by_name.insert(name, (Some(path.to_path_buf()), None));
+    }
+    let mut videos = Vec::with_capacity(by_name.len());
+    for (i, (label, (vpdq, md5))) in by_name.into_iter().enumerate() {
+        let features = match vpdq {
+            Some(file) => {
+                let features = read_vpdq(&file)?;
+                if features.is_empty() {
+                    return Err(Error::VpdqLine {
+                        file,
+                        line: 0,
+                        reason: "the file holds no frame records".into(),
+                    });
+                }
+                features
+            }
+            None => Vec::new(),
+        };
+        let md5 = match md5 {
+            Some(file) => read_md5_file(&file)?,
+            None => Vec::new(),
+        };
         videos.push(ListedVideo {
             id: i as u64 + 1,
-            label: file
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default(),
+            label,
             features,
+            md5,
         });
     }
     Ok(videos)
+}
+
+/// The digests of a `.md5` file: one a line, blank lines and `#` comments skipped.
+fn read_md5_file(file: &Path) -> Result<Vec<VideoMd5>> {
+    let text = std::fs::read_to_string(file).map_err(|source| Error::Io {
+        path: file.to_path_buf(),
+        source,
+    })?;
+    let mut digests = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        // `md5sum` output (`<digest>  <file name>`) is accepted too.
+        let digest = line.split_whitespace().next().unwrap_or(line);
+        digests.push(digest.parse().map_err(|e| Error::VpdqLine {
+            file: file.to_path_buf(),
+            line: n + 1,
+            reason: format!("not an MD5 digest: {e}"),
+        })?);
+    }
+    if digests.is_empty() {
+        return Err(Error::VpdqLine {
+            file: file.to_path_buf(),
+            line: 0,
+            reason: "the file holds no MD5 digest".into(),
+        });
+    }
+    Ok(digests)
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use crate::hash::Hash256;
 use crate::index::{self, HammingIndex, IndexKind};
 
 use super::compare::{distinct_frames, query_frames, VideoMatchOptions, VideoSimilarity};
+use super::digest::VideoMd5;
 use super::feature::VpdqFeature;
 
 /// A known video found by [`VideoIndex::query`].
@@ -26,13 +27,16 @@ pub struct VideoMatch {
     pub query_percent: f64,
     /// `similarity.candidate_percent()`: the share of the known video's frames found.
     pub candidate_percent: f64,
+    /// Found by the MD5 of the upload's bytes ([`VideoIndex::query_md5`]): the upload is the
+    /// known file itself. Its shares are then 100 %, its frame counts 0 (nothing was decoded).
+    pub exact_bytes: bool,
 }
 
 struct Video {
     list: u32,
     id: u64,
     label: Option<Arc<str>>,
-    /// Distinct frames of sufficient quality.
+    /// Distinct frames of sufficient quality (0 for a video known only by its MD5).
     frames: usize,
     disabled: Option<Arc<str>>,
 }
@@ -79,6 +83,8 @@ pub struct VideoIndex {
     /// The videos holding each slot's hash (each video once).
     postings: Vec<Vec<u32>>,
     frames: Box<dyn HammingIndex>,
+    /// The videos with each file digest.
+    digests: HashMap<VideoMd5, Vec<u32>>,
 }
 
 impl std::fmt::Debug for VideoIndex {
@@ -104,6 +110,7 @@ impl VideoIndex {
             slots: HashMap::new(),
             postings: Vec::new(),
             frames: index::build(IndexKind::Linear, []),
+            digests: HashMap::new(),
         }
     }
 
@@ -222,6 +229,80 @@ impl VideoIndex {
         Ok(())
     }
 
+    /// Records the MD5 of a known video file's bytes (HMA's `video_md5` signal) for the entry
+    /// `entry_id` of `list`: an upload with exactly these bytes is then found by
+    /// [`VideoIndex::query_md5`] without decoding. If the list has no such entry yet, a video
+    /// known only by its digest is added (it never matches by frames). An entry may have
+    /// several digests (several known files of one video).
+    ///
+    /// # Errors
+    /// [`Error::Matcher`] for an unknown list. Nothing is stored on an error.
+    pub fn insert_md5(
+        &mut self,
+        list: &str,
+        entry_id: u64,
+        label: Option<&str>,
+        md5: VideoMd5,
+    ) -> Result<()> {
+        let list_id = self.list_id(list)?;
+        let video = match self.by_entry.get(&(list_id, entry_id)) {
+            Some(&video) => video,
+            None => {
+                if self.videos.len() >= u32::MAX as usize {
+                    return Err(refused(
+                        MatcherErrorKind::Refused,
+                        "the video index is full (2^32 videos)",
+                    ));
+                }
+                let video = self.videos.len() as u32;
+                self.videos.push(Video {
+                    list: list_id,
+                    id: entry_id,
+                    label: label.map(Arc::from),
+                    frames: 0,
+                    disabled: None,
+                });
+                self.by_entry.insert((list_id, entry_id), video);
+                video
+            }
+        };
+        let videos = self.digests.entry(md5).or_default();
+        if !videos.contains(&video) {
+            videos.push(video);
+        }
+        Ok(())
+    }
+
+    /// The enabled known videos whose file has exactly the MD5 `md5` (see
+    /// [`VideoIndex::insert_md5`]), ordered by list name and entry id. Cheap: check an upload's
+    /// digest before decoding it; an empty answer says nothing about re-encoded copies.
+    pub fn query_md5(&self, md5: &VideoMd5) -> Vec<VideoMatch> {
+        let mut found: Vec<VideoMatch> = self
+            .digests
+            .get(md5)
+            .into_iter()
+            .flatten()
+            .map(|&v| &self.videos[v as usize])
+            .filter(|video| video.disabled.is_none())
+            .map(|video| VideoMatch {
+                list: self.lists[video.list as usize].clone(),
+                entry_id: video.id,
+                label: video.label.clone(),
+                similarity: VideoSimilarity {
+                    query_frames: 0,
+                    query_matched: 0,
+                    candidate_frames: 0,
+                    candidate_matched: 0,
+                },
+                query_percent: 100.0,
+                candidate_percent: 100.0,
+                exact_bytes: true,
+            })
+            .collect();
+        found.sort_by(|a, b| a.list.cmp(&b.list).then(a.entry_id.cmp(&b.entry_id)));
+        found
+    }
+
     /// Rebuilds the frame index as the kind its size calls for, when that changes.
     fn refit_index(&mut self) {
         let want = IndexKind::choose(self.postings.len(), self.options.distance);
@@ -330,6 +411,7 @@ impl VideoIndex {
                     query_percent: similarity.query_percent(),
                     candidate_percent: similarity.candidate_percent(),
                     similarity,
+                    exact_bytes: false,
                 }
             })
             .collect();

@@ -35,6 +35,7 @@ pub mod compare;
 mod container;
 #[cfg(feature = "video")]
 pub mod decode;
+mod digest;
 mod feature;
 #[cfg(feature = "ffmpeg")]
 pub mod ffmpeg;
@@ -48,6 +49,7 @@ mod yuv;
 
 pub use compare::{compare, VideoMatchOptions, VideoSimilarity};
 pub use container::Container;
+pub use digest::VideoMd5;
 pub use feature::{VideoHash, VpdqFeature};
 pub use hasher::{VideoHasher, VideoHasherConfig};
 pub use index::{VideoIndex, VideoMatch};

@@ -798,6 +798,32 @@ static void test_video(void) {
   CHECK(hm_video_matches_len(found) == 1);
   hm_video_matches_free(found);
 
+  /* Exact copies by the MD5 of the file's bytes, before any decoding. */
+  char md5_path[8192];
+  snprintf(md5_path, sizeof md5_path, "%s", path_in(scratch, "abc.bin"));
+  FILE *md5_file = fopen(md5_path, "wb");
+  CHECK(md5_file && fwrite("abc", 1, 3, md5_file) == 3);
+  fclose(md5_file);
+  uint8_t md5[16];
+  OK(hm_video_md5_file(md5_path, md5, &err));
+  const uint8_t abc_md5[16] = {0x90, 0x01, 0x50, 0x98, 0x3c, 0xd2, 0x4f, 0xb0,
+                               0xd6, 0x96, 0x3f, 0x7d, 0x28, 0xe1, 0x7f, 0x72}; /* RFC 1321 */
+  CHECK(memcmp(md5, abc_md5, 16) == 0);
+  FAILS(HM_IO, hm_video_md5_file(path_in(scratch, "missing.bin"), md5, &err));
+  FAILS(HM_NULL_ARGUMENT, hm_video_md5_file(md5_path, NULL, &err));
+  OK(hm_video_index_insert_md5(idx, "known-videos", 90, "known file", md5, &err));
+  FAILS(HM_UNKNOWN_LIST, hm_video_index_insert_md5(idx, "nope", 91, NULL, md5, &err));
+  FAILS(HM_NULL_ARGUMENT, hm_video_index_insert_md5(idx, "known-videos", 91, NULL, NULL, &err));
+  OK(hm_video_index_query_md5(idx, md5, &found, &err));
+  CHECK(hm_video_matches_len(found) == 1);
+  const hm_video_match *exact = hm_video_matches_get(found, 0);
+  CHECK(exact && exact->entry_id == 90 && exact->exact_bytes && strcmp(exact->label, "known file") == 0);
+  hm_video_matches_free(found);
+  uint8_t other_md5[16] = {0};
+  OK(hm_video_index_query_md5(idx, other_md5, &found, &err));
+  CHECK(hm_video_matches_len(found) == 0);
+  hm_video_matches_free(found);
+
   /* vPDQ text: parsed, and malformed lines named. */
   const char *text = "0,100,e271017837246aaccddea259648fb7d62f435c89d9e99b2497763e216c8d055c,0.000\n";
   hm_video_hash *parsed = NULL;
