@@ -6,6 +6,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
+use common::per_second;
 use hashmatch::video::file::{format_vpdq, parse_vpdq, read_vpdq};
 use hashmatch::video::{compare, VideoIndex, VideoMatchOptions, VideoMd5, VpdqFeature};
 use hashmatch::{Error, Hash256};
@@ -27,15 +28,6 @@ fn native_files(dir: &Path) -> Vec<PathBuf> {
         .collect();
     files.sort();
     files
-}
-
-/// One hash per second, as HMA and pytx hash (`seconds_per_hash = 1` at 30 fps).
-fn per_second(features: &[VpdqFeature]) -> Vec<VpdqFeature> {
-    features
-        .iter()
-        .filter(|f| f.frame_number % 30 == 0)
-        .copied()
-        .collect()
 }
 
 #[test]

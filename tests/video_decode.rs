@@ -7,6 +7,7 @@ use std::process::Command;
 
 mod common;
 
+use common::per_second;
 use common::synth_video::{make_mp4, yuv420_from_rgb};
 use hashmatch::video::decode::VideoDecoder;
 use hashmatch::video::file::read_vpdq;
@@ -117,15 +118,6 @@ fn check_video(dir: &Path, video: &Path) -> Outcome {
         theirs,
         distances_128,
     }
-}
-
-/// One record per second, as the default sampling keeps them (30 fps: frames 0, 30, ...).
-fn per_second(features: &[VpdqFeature]) -> Vec<VpdqFeature> {
-    features
-        .iter()
-        .filter(|f| f.frame_number % 30 == 0)
-        .copied()
-        .collect()
 }
 
 #[test]

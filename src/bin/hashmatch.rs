@@ -500,28 +500,19 @@ fn hash_files(
     let hasher = hasher_from(args);
     let (files, walk_failed) = collect_files(paths);
     outcome.failed += walk_failed;
-    let progress = progress_bar(files.len() as u64);
-    let results: Vec<hashmatch::Result<Hashed>> = files
-        .par_iter()
-        .map(|path| {
-            let r = match (video_container(path), videos) {
-                (Some(_), Some((sampling, known))) => hash_video(path, sampling, known),
-                (Some(container), None) => Err(Error::UnsupportedVideo {
-                    what: format!(
-                        "{container} video: this command hashes images (`hashmatch video hash` \
-                         hashes videos)"
-                    ),
-                }),
-                (None, _) if dihedral => hasher
-                    .dihedral_file(path)
-                    .map(|d| Hashed::Dihedral(Box::new(d))),
-                (None, _) => hasher.hash_file(path).map(Hashed::One),
-            };
-            progress.inc(1);
-            r
-        })
-        .collect();
-    progress.finish_and_clear();
+    let results = in_parallel(&files, |path| match (video_container(path), videos) {
+        (Some(_), Some((sampling, known))) => hash_video(path, sampling, known),
+        (Some(container), None) => Err(Error::UnsupportedVideo {
+            what: format!(
+                "{container} video: this command hashes images (`hashmatch video hash` \
+                 hashes videos)"
+            ),
+        }),
+        (None, _) if dihedral => hasher
+            .dihedral_file(path)
+            .map(|d| Hashed::Dihedral(Box::new(d))),
+        (None, _) => hasher.hash_file(path).map(Hashed::One),
+    });
     Ok(files.into_iter().zip(results).collect())
 }
 
@@ -1035,16 +1026,7 @@ fn run_video_hash(args: VideoHashArgs) -> Result<ExitCode, String> {
         failed: walk_failed,
         ..Default::default()
     };
-    let progress = progress_bar(files.len() as u64);
-    let results: Vec<hashmatch::Result<Hashed>> = files
-        .par_iter()
-        .map(|path| {
-            let r = hash_video(path, &args.sampling, None);
-            progress.inc(1);
-            r
-        })
-        .collect();
-    progress.finish_and_clear();
+    let results = in_parallel(&files, |path| hash_video(path, &args.sampling, None));
     for (path, result) in files.iter().zip(results) {
         match result {
             Ok(Hashed::Video(video, None)) => match &args.out {
@@ -1087,6 +1069,24 @@ fn run_video_hash(args: VideoHashArgs) -> Result<ExitCode, String> {
     Ok(outcome.exit_code())
 }
 
+/// `hash` applied to every file on all cores, with a progress bar on a terminal.
+fn in_parallel(
+    files: &[PathBuf],
+    hash: impl Fn(&Path) -> hashmatch::Result<Hashed> + Sync,
+) -> Vec<hashmatch::Result<Hashed>> {
+    let progress = progress_bar(files.len() as u64);
+    let results = files
+        .par_iter()
+        .map(|path| {
+            let r = hash(path);
+            progress.inc(1);
+            r
+        })
+        .collect();
+    progress.finish_and_clear();
+    results
+}
+
 fn run_video_match(args: VideoMatchArgs) -> Result<ExitCode, String> {
     let index =
         open_video_lists(&args.videos)?.ok_or("video match needs at least one --video-list")?;
@@ -1095,28 +1095,21 @@ fn run_video_match(args: VideoMatchArgs) -> Result<ExitCode, String> {
         failed: walk_failed,
         ..Default::default()
     };
-    let progress = progress_bar(files.len() as u64);
-    let results: Vec<hashmatch::Result<Hashed>> = files
-        .par_iter()
-        .map(|path| {
-            let is_vpdq = path.extension().is_some_and(|e| e == "txt" || e == "vpdq");
-            let r = if is_vpdq {
-                read_vpdq(path).map(|features| {
-                    let video = VideoHash {
-                        features,
-                        frame_count: 0,
-                        frames_per_second: 0.0,
-                    };
-                    Hashed::Video(Box::new(video), None)
-                })
-            } else {
-                hash_video(path, &args.sampling, Some(&index))
-            };
-            progress.inc(1);
-            r
-        })
-        .collect();
-    progress.finish_and_clear();
+    let results = in_parallel(&files, |path| {
+        let is_vpdq = path.extension().is_some_and(|e| e == "txt" || e == "vpdq");
+        if is_vpdq {
+            read_vpdq(path).map(|features| {
+                let video = VideoHash {
+                    features,
+                    frame_count: 0,
+                    frames_per_second: 0.0,
+                };
+                Hashed::Video(Box::new(video), None)
+            })
+        } else {
+            hash_video(path, &args.sampling, Some(&index))
+        }
+    });
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     for (path, result) in files.iter().zip(results) {

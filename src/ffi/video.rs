@@ -292,14 +292,21 @@ pub unsafe extern "C" fn hm_vpdq_read_file(
             let path = self::path(path, "path")?;
             let out = out_ptr(out, "out")?;
             let features = crate::video::file::read_vpdq(path)?;
-            let video = hm_video_hash {
-                features: features.into_iter().map(Into::into).collect(),
-                frame_count: 0,
-                frames_per_second: 0.0,
-            };
             // SAFETY: checked non-NULL.
-            write_out(out, Box::into_raw(Box::new(video)));
+            write_out(out, Box::into_raw(hm_video_hash::from_records(features)));
             Ok(())
+        })
+    }
+}
+
+impl hm_video_hash {
+    /// Records read from a vPDQ file or text, which records neither the frame count nor the
+    /// frame rate (both 0).
+    fn from_records(features: Vec<VpdqFeature>) -> Box<hm_video_hash> {
+        Box::new(hm_video_hash {
+            features: features.into_iter().map(Into::into).collect(),
+            frame_count: 0,
+            frames_per_second: 0.0,
         })
     }
 }
@@ -327,13 +334,8 @@ pub unsafe extern "C" fn hm_vpdq_parse(
             let text = std::str::from_utf8(text)
                 .map_err(|e| Failure::invalid(format!("{name} is not UTF-8: {e}")))?;
             let features = crate::video::file::parse_vpdq(text, std::path::Path::new(name))?;
-            let video = hm_video_hash {
-                features: features.into_iter().map(Into::into).collect(),
-                frame_count: 0,
-                frames_per_second: 0.0,
-            };
             // SAFETY: checked non-NULL.
-            write_out(out, Box::into_raw(Box::new(video)));
+            write_out(out, Box::into_raw(hm_video_hash::from_records(features)));
             Ok(())
         })
     }

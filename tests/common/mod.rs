@@ -79,3 +79,15 @@ pub fn load_png_exact(path: &std::path::Path) -> (Vec<u8>, u32, u32, u8) {
         ),
     }
 }
+
+/// The records of a 30 fps video one per second, as the default vPDQ sampling keeps them
+/// (`seconds_per_hash = 1`, HMA's and pytx's: frames 0, 30, 60, ...), from every-frame records.
+pub fn per_second(
+    features: &[hashmatch::video::VpdqFeature],
+) -> Vec<hashmatch::video::VpdqFeature> {
+    features
+        .iter()
+        .filter(|f| f.frame_number % 30 == 0)
+        .copied()
+        .collect()
+}
