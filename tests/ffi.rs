@@ -1549,6 +1549,30 @@ fn have(compiler: &str) -> bool {
 /// native-static-libs` reports; `hashmatch.pc` carries the same).
 const NATIVE_LIBS: [&str; 6] = ["-lgcc_s", "-lutil", "-lrt", "-lpthread", "-lm", "-ldl"];
 
+/// The libraries an optional feature adds to the link line: with `ffmpeg`, the system's
+/// libav* as pkg-config gives them.
+fn feature_libs() -> Vec<String> {
+    if !cfg!(feature = "ffmpeg") {
+        return Vec::new();
+    }
+    let out = Command::new("pkg-config")
+        .args([
+            "--libs",
+            "libavformat",
+            "libavcodec",
+            "libswscale",
+            "libavutil",
+        ])
+        .output()
+        .expect("pkg-config (the ffmpeg feature needs it)");
+    assert!(out.status.success(), "pkg-config found no libav*");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
 #[test]
 fn c_program_passes() {
     // The link line below is Linux's (hashmatch.pc carries each platform's own).
@@ -1563,6 +1587,7 @@ fn c_program_passes() {
         .arg(root().join("include"))
         .arg(root().join("tests/c/test_hashmatch.c"))
         .arg(static_library())
+        .args(feature_libs())
         .args(NATIVE_LIBS)
         .arg("-o")
         .arg(&exe)
@@ -1603,6 +1628,7 @@ fn header_compiles_as_cpp() {
         .arg(root().join("include"))
         .arg(&source)
         .arg(static_library())
+        .args(feature_libs())
         .args(NATIVE_LIBS)
         .arg("-o")
         .arg(&exe)
