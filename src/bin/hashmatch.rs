@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use hashmatch::list::{read_list, ReadOptions};
 use hashmatch::matcher::{ListSettings, Match, Matcher, QueryOptions};
 use hashmatch::pdq::{DihedralHashes, LumaMode, PdqHash};
-use hashmatch::video::file::{format_vpdq, read_video_list, read_vpdq, write_vpdq};
+use hashmatch::video::file::{format_vpdq, is_vpdq_file, read_video_list, read_vpdq, write_vpdq};
 use hashmatch::video::{
     Container, VideoHash, VideoHasherConfig, VideoIndex, VideoMatch, VideoMatchOptions, VideoMd5,
 };
@@ -500,7 +500,7 @@ fn hash_files(
     let hasher = hasher_from(args);
     let (files, walk_failed) = collect_files(paths);
     outcome.failed += walk_failed;
-    let results = in_parallel(&files, |path| match (video_container(path), videos) {
+    let results = in_parallel(&files, |path| match (Container::of_file(path), videos) {
         (Some(_), Some((sampling, known))) => hash_video(path, sampling, known),
         (Some(container), None) => Err(Error::UnsupportedVideo {
             what: format!(
@@ -924,27 +924,15 @@ fn write_matches(
     }
 }
 
-/// The video container `path` holds, if it is a video (sniffed from its first bytes; a file
-/// that cannot be read is left to the image path, which reports it).
-fn video_container(path: &Path) -> Option<Container> {
-    use std::io::Read;
-    let mut head = Vec::with_capacity(512);
-    std::fs::File::open(path)
-        .ok()?
-        .take(512)
-        .read_to_end(&mut head)
-        .ok()?;
-    Container::sniff(&head)
-}
-
 /// Decodes and hashes a video; a failure part-way keeps the records before it, with the error.
-/// With video lists, a file whose MD5 is listed is reported as that copy without decoding.
+/// With video lists that hold MD5 digests, a file whose MD5 is listed is reported as that copy
+/// without decoding.
 fn hash_video(
     path: &Path,
     sampling: &SamplingArgs,
     known: Option<&VideoIndex>,
 ) -> hashmatch::Result<Hashed> {
-    if let Some(index) = known {
+    if let Some(index) = known.filter(|index| index.has_md5()) {
         let exact = index.query_md5(&VideoMd5::of_file(path)?);
         if !exact.is_empty() {
             return Ok(Hashed::VideoCopy(exact));
@@ -1096,8 +1084,7 @@ fn run_video_match(args: VideoMatchArgs) -> Result<ExitCode, String> {
         ..Default::default()
     };
     let results = in_parallel(&files, |path| {
-        let is_vpdq = path.extension().is_some_and(|e| e == "txt" || e == "vpdq");
-        if is_vpdq {
+        if is_vpdq_file(path) {
             read_vpdq(path).map(|features| {
                 let video = VideoHash {
                     features,

@@ -42,6 +42,19 @@ impl Container {
         }
     }
 
+    /// The container of the file at `path`, sniffed from its first 512 bytes; `None` if it is
+    /// not a video container or cannot be read (the caller's own read reports why).
+    pub fn of_file(path: &std::path::Path) -> Option<Container> {
+        use std::io::Read;
+        let mut head = Vec::with_capacity(512);
+        std::fs::File::open(path)
+            .ok()?
+            .take(512)
+            .read_to_end(&mut head)
+            .ok()?;
+        Container::sniff(&head)
+    }
+
     /// A short name for messages: "MP4", "Matroska/WebM", ...
     pub const fn name(self) -> &'static str {
         match self {

@@ -117,7 +117,7 @@ impl VideoDecoder {
         };
         let file = File::open(path).map_err(io_error)?;
         let len = file.metadata().map_err(io_error)?.len();
-        check_input_size(len, limits)?;
+        limits.check_input_size(len)?;
         Self::new(Box::new(file), len, limits, Some(path.to_path_buf()))
     }
 
@@ -127,7 +127,7 @@ impl VideoDecoder {
     /// As [`VideoDecoder::from_reader`].
     pub fn from_bytes(bytes: Vec<u8>, limits: &VideoLimits) -> Result<VideoDecoder> {
         let len = bytes.len() as u64;
-        check_input_size(len, limits)?;
+        limits.check_input_size(len)?;
         Self::new(Box::new(Cursor::new(bytes)), len, limits, None)
     }
 
@@ -147,7 +147,7 @@ impl VideoDecoder {
         let len = reader
             .seek(SeekFrom::End(0))
             .map_err(|e| malformed(format!("cannot seek the input: {e}")))?;
-        check_input_size(len, limits)?;
+        limits.check_input_size(len)?;
         Self::new(Box::new(reader), len, limits, None)
     }
 
@@ -438,32 +438,8 @@ impl VideoDecoder {
         let info = catch_unwind(AssertUnwindSafe(|| parse_sps_info(nal)))
             .map_err(|panic| malformed(format!("SPS parser crashed: {}", panic_message(panic))))?
             .map_err(|e| malformed(format!("invalid SPS: {e}")))?;
-        let limits = &self.limits;
-        for (what, actual, limit) in [
-            (
-                "video frame width",
-                u64::from(info.coded_width),
-                u64::from(limits.max_width),
-            ),
-            (
-                "video frame height",
-                u64::from(info.coded_height),
-                u64::from(limits.max_height),
-            ),
-            (
-                "video frame pixel count",
-                u64::from(info.coded_width) * u64::from(info.coded_height),
-                limits.max_pixels,
-            ),
-        ] {
-            if actual > limit {
-                return Err(Error::TooLarge {
-                    what,
-                    actual,
-                    limit,
-                });
-            }
-        }
+        self.limits
+            .check_frame_size(info.coded_width, info.coded_height)?;
         if info.bit_depth_luma != 8 || (info.chroma_format != 0 && info.bit_depth_chroma != 8) {
             return Err(Error::UnsupportedVideo {
                 what: format!(
@@ -617,17 +593,6 @@ fn pad_plane(
         out.extend((0..need_w).map(|x| src[x.min(have_w - 1)]));
     }
     out.into()
-}
-
-fn check_input_size(len: u64, limits: &VideoLimits) -> Result<()> {
-    if len > limits.max_input_bytes {
-        return Err(Error::TooLarge {
-            what: "video input size in bytes",
-            actual: len,
-            limit: limits.max_input_bytes,
-        });
-    }
-    Ok(())
 }
 
 fn malformed(message: String) -> Error {

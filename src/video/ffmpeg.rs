@@ -46,13 +46,7 @@ pub fn hash_file(
             source,
         })?
         .len();
-    if len > limits.max_input_bytes {
-        return Err(Error::TooLarge {
-            what: "video input bytes",
-            actual: len,
-            limit: limits.max_input_bytes,
-        });
-    }
+    limits.check_input_size(len)?;
     ff::init().map_err(|e| unsupported(format!("FFmpeg failed to initialise: {e}")))?;
     // FFmpeg logs to stderr at level "info" by default; a service wants only its errors, and
     // every failure here comes back as an `Error` anyway.
@@ -77,7 +71,7 @@ pub fn hash_file(
         .decoder()
         .video()
         .map_err(|e| unsupported(format!("no decoder for the video stream: {e}")))?;
-    check_size(decoder.width(), decoder.height(), limits)?;
+    limits.check_frame_size(decoder.width(), decoder.height())?;
 
     let mut state = Decoding {
         hasher: VideoHasher::new(
@@ -173,7 +167,7 @@ impl Decoding {
                 self.decoded.width(),
                 self.decoded.height(),
             );
-            check_size(w, h, &self.limits)?;
+            self.limits.check_frame_size(w, h)?;
             let (out_w, out_h) = self.frame_side.map_or((w, h), |side| (side, side));
             if self.scaler.as_ref().map(|s| s.1) != Some((format, w, h)) {
                 let scaler = ff::software::scaling::Context::get(
@@ -207,32 +201,6 @@ impl Decoding {
 fn frame_rate(rate: ff::Rational) -> Option<f64> {
     (rate.numerator() > 0 && rate.denominator() > 0)
         .then(|| f64::from(rate.numerator()) / f64::from(rate.denominator()))
-}
-
-fn check_size(width: u32, height: u32, limits: &VideoLimits) -> Result<()> {
-    let pixels = u64::from(width) * u64::from(height);
-    for (what, actual, limit) in [
-        (
-            "video frame width",
-            u64::from(width),
-            u64::from(limits.max_width),
-        ),
-        (
-            "video frame height",
-            u64::from(height),
-            u64::from(limits.max_height),
-        ),
-        ("video frame pixel count", pixels, limits.max_pixels),
-    ] {
-        if actual > limit {
-            return Err(Error::TooLarge {
-                what,
-                actual,
-                limit,
-            });
-        }
-    }
-    Ok(())
 }
 
 fn unsupported(what: String) -> Error {

@@ -127,6 +127,11 @@ pub fn write_vpdq(path: &Path, features: &[VpdqFeature]) -> Result<()> {
     crate::fsutil::write_atomically(path, format_vpdq(features).as_bytes())
 }
 
+/// Whether `path` is named as a vPDQ file: `*.txt` or `*.vpdq`.
+pub fn is_vpdq_file(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "txt" || e == "vpdq")
+}
+
 /// One known video of a video list read by [`read_video_list`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListedVideo {
@@ -167,21 +172,19 @@ pub fn read_video_list(path: &Path) -> Result<Vec<ListedVideo>> {
                 continue;
             }
             let slot = by_name.entry(stem).or_default();
-            match ext.to_str() {
-                Some("txt" | "vpdq") => {
-                    if let Some(other) = slot.0.replace(file.clone()) {
-                        return Err(Error::VpdqLine {
-                            file,
-                            line: 0,
-                            reason: format!(
-                                "{} holds the records of the same video: keep one",
-                                other.display()
-                            ),
-                        });
-                    }
+            if is_vpdq_file(&file) {
+                if let Some(other) = slot.0.replace(file.clone()) {
+                    return Err(Error::VpdqLine {
+                        file,
+                        line: 0,
+                        reason: format!(
+                            "{} holds the records of the same video: keep one",
+                            other.display()
+                        ),
+                    });
                 }
-                Some("md5") => slot.1 = Some(file),
-                _ => {}
+            } else if ext == "md5" {
+                slot.1 = Some(file);
             }
         }
         by_name.retain(|_, (vpdq, md5)| vpdq.is_some() || md5.is_some());

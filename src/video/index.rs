@@ -217,14 +217,7 @@ impl VideoIndex {
                 }
             }
         }
-        self.videos.push(Video {
-            list: list_id,
-            id: entry_id,
-            label: label.map(Arc::from),
-            frames: frames.len(),
-            disabled: None,
-        });
-        self.by_entry.insert((list_id, entry_id), video);
+        self.push_video(list_id, entry_id, label, frames.len());
         self.refit_index();
         Ok(())
     }
@@ -254,16 +247,7 @@ impl VideoIndex {
                         "the video index is full (2^32 videos)",
                     ));
                 }
-                let video = self.videos.len() as u32;
-                self.videos.push(Video {
-                    list: list_id,
-                    id: entry_id,
-                    label: label.map(Arc::from),
-                    frames: 0,
-                    disabled: None,
-                });
-                self.by_entry.insert((list_id, entry_id), video);
-                video
+                self.push_video(list_id, entry_id, label, 0)
             }
         };
         let videos = self.digests.entry(md5).or_default();
@@ -301,6 +285,27 @@ impl VideoIndex {
             .collect();
         found.sort_by(|a, b| a.list.cmp(&b.list).then(a.entry_id.cmp(&b.entry_id)));
         found
+    }
+
+    /// Adds a video entry (its frames, if any, already indexed under its number) and returns
+    /// its number. The caller has checked that the id is new and the count below 2^32.
+    fn push_video(&mut self, list: u32, id: u64, label: Option<&str>, frames: usize) -> u32 {
+        let video = self.videos.len() as u32;
+        self.videos.push(Video {
+            list,
+            id,
+            label: label.map(Arc::from),
+            frames,
+            disabled: None,
+        });
+        self.by_entry.insert((list, id), video);
+        video
+    }
+
+    /// Whether any video is known by the MD5 of its file: if not, computing an upload's
+    /// digest for [`VideoIndex::query_md5`] is wasted work.
+    pub fn has_md5(&self) -> bool {
+        !self.digests.is_empty()
     }
 
     /// Rebuilds the frame index as the kind its size calls for, when that changes.

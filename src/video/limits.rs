@@ -1,5 +1,8 @@
 //! [`VideoLimits`]: what decoding one untrusted video may cost.
 
+#[cfg(any(feature = "video", feature = "ffmpeg"))]
+use crate::error::{Error, Result};
+
 /// Bounds on what decoding a video may cost. A value over a limit fails with
 /// [`Error::TooLarge`](crate::Error::TooLarge) before anything of that size is allocated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,5 +32,56 @@ impl Default for VideoLimits {
             max_pixels: 8192 * 4320,
             max_frames: 1_000_000,
         }
+    }
+}
+
+#[cfg(any(feature = "video", feature = "ffmpeg"))]
+impl VideoLimits {
+    /// Checks an input's size in bytes.
+    ///
+    /// # Errors
+    /// [`Error::TooLarge`] over `max_input_bytes`.
+    pub(crate) fn check_input_size(&self, len: u64) -> Result<()> {
+        if len > self.max_input_bytes {
+            return Err(Error::TooLarge {
+                what: "video input size in bytes",
+                actual: len,
+                limit: self.max_input_bytes,
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks a frame's size (coded, as the decoder will allocate it).
+    ///
+    /// # Errors
+    /// [`Error::TooLarge`] naming the width, the height or the pixel count over its limit.
+    pub(crate) fn check_frame_size(&self, width: u32, height: u32) -> Result<()> {
+        for (what, actual, limit) in [
+            (
+                "video frame width",
+                u64::from(width),
+                u64::from(self.max_width),
+            ),
+            (
+                "video frame height",
+                u64::from(height),
+                u64::from(self.max_height),
+            ),
+            (
+                "video frame pixel count",
+                u64::from(width) * u64::from(height),
+                self.max_pixels,
+            ),
+        ] {
+            if actual > limit {
+                return Err(Error::TooLarge {
+                    what,
+                    actual,
+                    limit,
+                });
+            }
+        }
+        Ok(())
     }
 }

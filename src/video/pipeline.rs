@@ -44,26 +44,18 @@ pub fn hash_file(
     #[cfg(feature = "video")]
     let builtin = VideoDecoder::open(path, limits).and_then(|d| hash_decoder(d, config));
     #[cfg(not(feature = "video"))]
-    let builtin = Err(no_decoder(path, config, limits));
+    let builtin = {
+        let _ = (path, config, limits);
+        Err(no_decoder())
+    };
     #[cfg(feature = "ffmpeg")]
     if let Err(Error::UnsupportedVideo { .. }) = builtin {
-        if is_video_container(path) {
+        // Only a recognised video container: an image is never decoded as a one-frame video.
+        if super::Container::of_file(path).is_some() {
             return super::ffmpeg::hash_file(path, config, limits);
         }
     }
     builtin
-}
-
-/// Whether the file starts like a video container FFmpeg should be asked to read (so that an
-/// image is never decoded as a one-frame video).
-#[cfg(feature = "ffmpeg")]
-fn is_video_container(path: &Path) -> bool {
-    use std::io::Read;
-    let mut head = Vec::with_capacity(512);
-    std::fs::File::open(path)
-        .and_then(|f| f.take(512).read_to_end(&mut head))
-        .is_ok()
-        && super::Container::sniff(&head).is_some()
 }
 
 /// [`hash_file`] for a video held in memory (an upload's bytes).
@@ -78,12 +70,15 @@ pub fn hash_bytes(
     #[cfg(feature = "video")]
     return hash_decoder(VideoDecoder::from_bytes(bytes, limits)?, config);
     #[cfg(not(feature = "video"))]
-    return Err(no_decoder(bytes, config, limits));
+    {
+        let _ = (bytes, config, limits);
+        Err(no_decoder())
+    }
 }
 
 /// The error of a build without the built-in decoder.
 #[cfg(not(feature = "video"))]
-fn no_decoder<T>(_input: T, _config: &VideoHasherConfig, _limits: &VideoLimits) -> Error {
+fn no_decoder() -> Error {
     Error::UnsupportedVideo {
         what: "this build of hashmatch has no video decoder (feature `video`); push decoded \
                frames to a VideoHasher instead"
