@@ -91,3 +91,22 @@ pub fn per_second(
         .copied()
         .collect()
 }
+
+/// Whether the `ffmpeg` CLI is installed (a test oracle and maker of test videos). Like
+/// [`shared_dir`]: without it a test says so and skips, but under CI (`CI` set), which installs
+/// it (`.ci/run`), its absence is a failure.
+pub fn ffmpeg_cli(test: &str) -> bool {
+    if std::process::Command::new("ffmpeg")
+        .arg("-version")
+        .output()
+        .is_ok()
+    {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{test}: CI is set but the ffmpeg CLI is not installed"
+    );
+    eprintln!("{test}: skipped, the ffmpeg CLI is not installed");
+    false
+}
