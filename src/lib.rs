@@ -32,6 +32,7 @@
 mod column;
 pub mod decode;
 mod error;
+pub mod eval;
 pub mod ffi;
 mod fsutil;
 pub mod hash;
