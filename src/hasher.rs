@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::hash::pdq::{self, DihedralHashes, LumaMode, PdqFloats, PdqHash};
 use crate::pixels::{PixelFormat, PixelView};
 use crate::resize::{ResizePolicy, FAST_MIN_DECODE_SIDE};
+use crate::robust::{self, RobustHashes, RobustOptions};
 
 /// Everything that decides how an upload is hashed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,22 +136,69 @@ impl Hasher {
             .map(|f| pdq::dihedral_from_floats(&f))
     }
 
+    /// The hashes of a robust query ([`crate::robust`]) of an encoded image: the plain hash
+    /// (exactly [`Hasher::hash_bytes`]'s) first, then the extra orientations and regions that
+    /// `options` ask for. One decode.
+    ///
+    /// # Errors
+    /// As [`Hasher::hash_bytes`]; [`Error::LowQuality`] only when no hash reaches the floor.
+    pub fn robust_bytes(&self, bytes: &[u8], options: &RobustOptions) -> Result<RobustHashes> {
+        let decoded = self.decode(bytes)?;
+        self.robust_pixels(&decoded.pixels.view(), options)
+    }
+
+    /// [`Hasher::robust_bytes`] of an image file.
+    ///
+    /// # Errors
+    /// As [`Hasher::hash_file`].
+    pub fn robust_file(
+        &self,
+        path: impl AsRef<Path>,
+        options: &RobustOptions,
+    ) -> Result<RobustHashes> {
+        let bytes = decode::read_upload(path.as_ref(), &self.config.decode.limits)?;
+        self.robust_bytes(&bytes, options)
+    }
+
+    /// [`Hasher::robust_bytes`] of raw pixels (the resize policy still applies).
+    ///
+    /// # Errors
+    /// [`Error::TooSmall`], or [`Error::LowQuality`] when no hash reaches the floor.
+    pub fn robust_pixels(
+        &self,
+        pixels: &PixelView<'_>,
+        options: &RobustOptions,
+    ) -> Result<RobustHashes> {
+        let resized = self.config.resize.apply(pixels)?;
+        let view = resized.as_ref().map_or(*pixels, |p| p.view());
+        let settings = robust::HashSettings {
+            luma: self.config.luma,
+            quality_floor: self.config.quality_floor,
+        };
+        robust::hashes(&view, &settings, options)
+    }
+
     fn floats_from_file(&self, path: &Path) -> Result<PdqFloats> {
         let bytes = decode::read_upload(path, &self.config.decode.limits)?;
         self.floats_from_bytes(&bytes)
     }
 
     fn floats_from_bytes(&self, bytes: &[u8]) -> Result<PdqFloats> {
-        let decoded = match self.config.resize {
+        let decoded = self.decode(bytes)?;
+        self.floats_from_pixels(&decoded.pixels.view())
+    }
+
+    /// Decodes as the resize policy wants.
+    fn decode(&self, bytes: &[u8]) -> Result<decode::Decoded> {
+        match self.config.resize {
             // A JPEG decoded at a reduced DCT scale skips most of the decoding work.
             ResizePolicy::Fast => {
-                decode::decode_reduced(bytes, &self.config.decode, FAST_MIN_DECODE_SIDE)?
+                decode::decode_reduced(bytes, &self.config.decode, FAST_MIN_DECODE_SIDE)
             }
             ResizePolicy::Native | ResizePolicy::Reference512 => {
-                decode::decode(bytes, &self.config.decode)?
+                decode::decode(bytes, &self.config.decode)
             }
-        };
-        self.floats_from_pixels(&decoded.pixels.view())
+        }
     }
 
     fn floats_from_image(&self, image: &image::DynamicImage) -> Result<PdqFloats> {

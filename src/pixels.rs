@@ -137,6 +137,25 @@ impl<'a> PixelView<'a> {
         &self.data[..end]
     }
 
+    /// The `width` x `height` rectangle whose top-left pixel is (`x`, `y`), without copying.
+    ///
+    /// # Errors
+    /// [`Error::InvalidPixels`] if the rectangle is empty or reaches outside the image.
+    pub fn crop(&self, x: u32, y: u32, width: u32, height: u32) -> Result<PixelView<'a>> {
+        let inside = x.checked_add(width).is_some_and(|r| r <= self.width)
+            && y.checked_add(height).is_some_and(|b| b <= self.height);
+        if !inside {
+            return Err(Error::InvalidPixels {
+                reason: format!(
+                    "crop {width}x{height} at ({x}, {y}) reaches outside the {}x{} image",
+                    self.width, self.height
+                ),
+            });
+        }
+        let start = y as usize * self.stride + x as usize * self.format.bytes_per_pixel();
+        PixelView::new(&self.data[start..], width, height, self.stride, self.format)
+    }
+
     /// Row `y` (`width * bytes_per_pixel` bytes). Panics if `y >= height`.
     pub fn row(&self, y: u32) -> &'a [u8] {
         let start = y as usize * self.stride;

@@ -94,7 +94,7 @@ fn nearest_512(view: &PixelView<'_>) -> Option<Pixels> {
 }
 
 /// Box-filter shrink (aspect kept) so the longer side is at most `max_side`.
-fn box_shrink(view: &PixelView<'_>, max_side: u32) -> Result<Option<Pixels>> {
+pub(crate) fn box_shrink(view: &PixelView<'_>, max_side: u32) -> Result<Option<Pixels>> {
     let (w, h) = (view.width(), view.height());
     let longer = w.max(h);
     if longer <= max_side {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use hashmatch::list::Entry;
 use hashmatch::matcher::{ListSettings, Match, Matcher, QueryOptions};
 use hashmatch::pdq::{Dihedral, DihedralHashes, PdqHash};
+use hashmatch::robust::{Region, RobustHash, RobustHashes};
 use hashmatch::{Error, Hash256, IndexKind, MatcherErrorKind};
 use proptest::prelude::*;
 
@@ -118,6 +119,7 @@ proptest! {
         radius in 0..80u32,
         k in 0..12usize,
         kind in prop::sample::select(vec![None, Some(IndexKind::Linear), Some(IndexKind::BkTree), Some(IndexKind::MultiIndex)]),
+        extra in 0..40u32,
     ) {
         let centres: Vec<Hash256> = centres.into_iter().map(Hash256::from_words).collect();
         let matcher = match kind { Some(k) => Matcher::with_index(k), None => Matcher::new() };
@@ -181,6 +183,48 @@ proptest! {
         let dihedral = DihedralHashes { hashes: variants, quality: 90 };
         let tagged: Vec<_> = Dihedral::ALL.iter().copied().zip(variants).collect();
         prop_assert_eq!(summary(&matcher.query_dihedral(&dihedral, &QueryOptions::default()).unwrap()), model_matches(&model, &tagged, None));
+
+        // A robust query: the same hashes as extra ones of several regions, the extras held to
+        // `extra`.
+        let tags = [
+            (Region::Whole, Dihedral::Original), (Region::Whole, Dihedral::Rotate90),
+            (Region::Bars, Dihedral::Original), (Region::Embedded, Dihedral::Original),
+            (Region::Whole, Dihedral::FlipY), (Region::Bars, Dihedral::Rotate180),
+            (Region::Embedded, Dihedral::FlipX), (Region::Whole, Dihedral::Rotate270),
+        ];
+        let robust = RobustHashes {
+            hashes: tags.iter().zip(variants).map(|(&(region, orientation), hash)| RobustHash {
+                region, rect: None, orientation, pdq: PdqHash { hash, quality: 90 },
+            }).collect(),
+            extra_threshold: extra,
+        };
+        let robust_found = matcher.query_robust(&robust, &QueryOptions::default()).unwrap();
+        let got: Vec<_> = robust_found.iter().map(|m| (m.distance, m.list.to_string(), m.entry_id, m.orientation, m.region)).collect();
+        // The model: the plain hash's matches if any; else the nearest extra hits, from the
+        // first extra hash reaching that distance.
+        let mut hits = Vec::new();
+        for (name, (settings, entries)) in &model {
+            if !settings.enabled { continue; }
+            for (&id, &(hash, disabled)) in entries {
+                if disabled { continue; }
+                for (i, v) in variants.iter().enumerate() {
+                    let d = v.distance(&hash);
+                    if d <= settings.threshold && (i == 0 || d <= extra) {
+                        hits.push((d, i, name.clone(), id));
+                    }
+                }
+            }
+        }
+        let plain: Vec<_> = hits.iter().filter(|h| h.1 == 0).cloned().collect();
+        let chosen: Vec<_> = if !plain.is_empty() {
+            plain
+        } else {
+            let best = hits.iter().map(|h| (h.0, h.1)).min();
+            hits.into_iter().filter(|h| Some((h.0, h.1)) == best).collect()
+        };
+        let mut want: Vec<_> = chosen.into_iter().map(|(d, i, name, id)| (d, name, id, tags[i].1, tags[i].0)).collect();
+        want.sort();
+        prop_assert_eq!(got, want);
 
         let many = matcher.query_many(&[upload, PdqHash { hash: centres[0], quality: 60 }], &QueryOptions::default()).unwrap();
         prop_assert_eq!(summary(&many[0]), summary(&found));

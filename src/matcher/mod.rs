@@ -22,6 +22,7 @@ use crate::hash::pdq::{self, Dihedral, DihedralHashes, PdqHash};
 use crate::hash::Hash256;
 use crate::index::{Hit, IndexKind};
 use crate::list::Entry;
+use crate::robust::{Region, RobustHashes};
 
 mod segment;
 mod store;
@@ -62,6 +63,9 @@ pub struct Match {
     pub distance: u32,
     /// Which orientation of the upload matched ([`Dihedral::Original`] for plain queries).
     pub orientation: Dihedral,
+    /// Which part of the upload matched ([`Region::Whole`] except from
+    /// [`Matcher::query_robust`]).
+    pub region: Region,
 }
 
 /// Options of a query.
@@ -387,7 +391,7 @@ impl Matcher {
         let state = self.read();
         let r = state.max_threshold();
         let hits = state.store.radius(&upload.hash, r);
-        Ok(state.matches(hits.into_iter().map(|h| (Dihedral::Original, h)), true))
+        Ok(state.matches(hits.into_iter().map(plain_hit), true))
     }
 
     /// Every enabled entry of an enabled list within `radius` of `hash`, whatever the lists'
@@ -395,7 +399,7 @@ impl Matcher {
     pub fn query_radius(&self, hash: &Hash256, radius: u32) -> Vec<Match> {
         let state = self.read();
         let hits = state.store.radius(hash, radius);
-        state.matches(hits.into_iter().map(|h| (Dihedral::Original, h)), false)
+        state.matches(hits.into_iter().map(plain_hit), false)
     }
 
     /// The `k` enabled entries of enabled lists nearest to `hash` (ties broken by list name,
@@ -412,7 +416,7 @@ impl Matcher {
             let hits = state.store.knn(hash, want);
             let exhausted = hits.len() < want;
             let cutoff = hits.last().map(|h| h.distance);
-            let mut found = state.matches(hits.into_iter().map(|h| (Dihedral::Original, h)), false);
+            let mut found = state.matches(hits.into_iter().map(plain_hit), false);
             // Every entry closer than the last distance seen is among the hits; ties at that
             // distance may continue beyond `want`, so the k-th must be strictly closer.
             let complete =
@@ -451,7 +455,79 @@ impl Matcher {
                 })
                 .or_insert((orientation, hit));
         }
-        Ok(state.matches(best.into_values(), true))
+        Ok(state.matches(
+            best.into_values().map(|(o, hit)| (o, Region::Whole, hit)),
+            true,
+        ))
+    }
+
+    /// A robust query ([`crate::robust`]): every hash of the upload searched in one index
+    /// pass. The extra hashes (other orientations, regions) are a fallback, because each is
+    /// one more chance to meet an unrelated entry:
+    /// - when the plain hash matches, its matches are returned, exactly as [`Matcher::query`]'s;
+    /// - otherwise the extra hashes match within the smaller of each list's threshold and the
+    ///   query's [`RobustHashes::extra_threshold`], and only the nearest are reported: the
+    ///   entries at the smallest distance from the first extra hash that reaches it (an image
+    ///   listed twice, in two lists, is reported twice). Two listed images that are rotations
+    ///   or mirror images of one another cannot both be reported for one upload.
+    ///
+    /// Each match names the orientation and region of the hash that hit.
+    ///
+    /// # Errors
+    /// [`Error::LowQuality`] if no hash of the upload reaches `options.quality_floor`.
+    pub fn query_robust(
+        &self,
+        upload: &RobustHashes,
+        options: &QueryOptions,
+    ) -> Result<Vec<Match>> {
+        let usable: Vec<_> = upload
+            .hashes
+            .iter()
+            .filter(|h| h.pdq.quality >= options.quality_floor)
+            .collect();
+        if usable.is_empty() {
+            let quality = upload
+                .hashes
+                .iter()
+                .map(|h| h.pdq.quality)
+                .max()
+                .unwrap_or(0);
+            check_quality(quality, options)?;
+        }
+        let queries: Vec<Hash256> = usable.iter().map(|h| h.pdq.hash).collect();
+        let state = self.read();
+        let r = state.max_threshold();
+        let (plain, extra): (Vec<_>, Vec<_>) = state
+            .store
+            .radius_multi(&queries, r)
+            .into_iter()
+            .partition(|(q, _)| usable[*q].is_plain());
+        let tagged = |q: usize, hit: Hit| (usable[q].orientation, usable[q].region, hit);
+        let found = state.matches(plain.into_iter().map(|(q, hit)| tagged(q, hit)), true);
+        if !found.is_empty() {
+            return Ok(found);
+        }
+        let extra: Vec<_> = extra
+            .into_iter()
+            .filter(|(_, hit)| hit.distance <= upload.extra_threshold)
+            .collect();
+        // Entries usable under their list's threshold, then the nearest of them from the
+        // first hash that reaches that distance.
+        let usable_hits: Vec<(usize, Hit)> = extra
+            .into_iter()
+            .filter(|&(_, hit)| state.usable(hit, true))
+            .collect();
+        let Some(&(best_q, best)) = usable_hits.iter().min_by_key(|(q, hit)| (hit.distance, *q))
+        else {
+            return Ok(Vec::new());
+        };
+        Ok(state.matches(
+            usable_hits
+                .into_iter()
+                .filter(|&(q, hit)| q == best_q && hit.distance == best.distance)
+                .map(|(q, hit)| tagged(q, hit)),
+            true,
+        ))
     }
 
     /// [`Matcher::query`] for many uploads, in parallel.
@@ -472,7 +548,7 @@ impl Matcher {
             .par_iter()
             .map(|u| {
                 let hits = state.store.radius(&u.hash, r);
-                state.matches(hits.into_iter().map(|h| (Dihedral::Original, h)), true)
+                state.matches(hits.into_iter().map(plain_hit), true)
             })
             .collect())
     }
@@ -769,40 +845,53 @@ impl State {
         }
     }
 
+    /// Whether a hit is an enabled entry of an enabled list (within the list's threshold when
+    /// `per_list_threshold`).
+    fn usable(&self, hit: Hit, per_list_threshold: bool) -> bool {
+        let list = &self.lists[self.store.list(hit.slot) as usize];
+        list.settings.enabled
+            && self.store.disabled(hit.slot).is_none()
+            && (!per_list_threshold || hit.distance <= list.settings.threshold)
+    }
+
     /// Index hits to matches: enabled entries of enabled lists (within each list's threshold
     /// when `per_list_threshold`), sorted by distance, list name, entry id, orientation.
     fn matches(
         &self,
-        hits: impl Iterator<Item = (Dihedral, Hit)>,
+        hits: impl Iterator<Item = (Dihedral, Region, Hit)>,
         per_list_threshold: bool,
     ) -> Vec<Match> {
         let store = &self.store;
         let mut out: Vec<Match> = hits
-            .filter_map(|(orientation, hit)| {
+            .filter_map(|(orientation, region, hit)| {
                 let list = &self.lists[store.list(hit.slot) as usize];
-                let usable = list.settings.enabled
-                    && store.disabled(hit.slot).is_none()
-                    && (!per_list_threshold || hit.distance <= list.settings.threshold);
-                usable.then(|| Match {
+                self.usable(hit, per_list_threshold).then(|| Match {
                     list: list.name.clone(),
                     entry_id: store.id(hit.slot),
                     label: store.label(hit.slot),
                     hash: store.hash(hit.slot),
                     distance: hit.distance,
                     orientation,
+                    region,
                 })
             })
             .collect();
         out.sort_by(|a, b| {
-            (a.distance, &a.list, a.entry_id, a.orientation).cmp(&(
+            (a.distance, &a.list, a.entry_id, a.orientation, a.region).cmp(&(
                 b.distance,
                 &b.list,
                 b.entry_id,
                 b.orientation,
+                b.region,
             ))
         });
         out
     }
+}
+
+/// A hit of a plain query: the upload as it is.
+fn plain_hit(hit: Hit) -> (Dihedral, Region, Hit) {
+    (Dihedral::Original, Region::Whole, hit)
 }
 
 fn check_quality(quality: u8, options: &QueryOptions) -> Result<()> {
