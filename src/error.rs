@@ -236,6 +236,14 @@ pub enum Error {
         partial: Option<Box<crate::video::VideoHash>>,
     },
 
+    /// An evaluation (`hashmatch eval`) cannot run as asked: no usable original, no mode or
+    /// threshold, a variants folder that names no original.
+    #[error("evaluation: {reason}")]
+    Eval {
+        /// What is missing.
+        reason: String,
+    },
+
     /// A line of a vPDQ file is malformed.
     #[error("{file}, line {line}: {reason}", file = file.display())]
     VpdqLine {

@@ -32,6 +32,7 @@
 mod column;
 pub mod decode;
 mod error;
+#[cfg(feature = "eval")]
 pub mod eval;
 pub mod ffi;
 mod fsutil;
@@ -42,6 +43,7 @@ pub mod list;
 pub mod matcher;
 mod pixels;
 pub mod resize;
+pub mod robust;
 pub mod snapshot;
 pub mod video;
 

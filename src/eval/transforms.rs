@@ -176,7 +176,7 @@ impl Transform {
     /// otherwise).
     ///
     /// # Errors
-    /// [`Error::InvalidPixels`] naming the transform if `original` has a zero side or the
+    /// [`Error::Eval`] naming the transform if `original` has a zero side or the
     /// variant cannot be encoded (a side over JPEG's 65,535 or WebP's 16,383 pixels).
     pub fn apply(self, original: &RgbImage) -> Result<Vec<u8>> {
         if original.width() == 0 || original.height() == 0 {
@@ -212,7 +212,7 @@ impl Transform {
     }
 
     fn error(self, reason: impl fmt::Display) -> Error {
-        Error::InvalidPixels {
+        Error::Eval {
             reason: format!("cannot make the {} variant: {reason}", self.name()),
         }
     }

@@ -250,6 +250,7 @@ impl From<Error> for Failure {
             Error::VpdqLine { .. } => HM_VPDQ_LINE,
             Error::VideoLowQuality { .. } => HM_VIDEO_LOW_QUALITY,
             Error::InvalidVideoInput { .. } => HM_INVALID_VIDEO_INPUT,
+            Error::Eval { .. } => HM_INVALID_ARGUMENT,
         };
         Failure::new(status, e.to_string())
     }
