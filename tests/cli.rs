@@ -1096,3 +1096,113 @@ fn transformed_corpus_images_are_found_by_scan_and_match() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn scan_robust_names_the_orientation_and_region_that_matched() {
+    let dir = scratch("robust");
+    let uploads = dir.join("uploads");
+    std::fs::create_dir_all(&uploads).unwrap();
+    let landscape = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/uploads/landscape-5.jpg"
+    );
+    let img = image::open(landscape).unwrap().to_rgb8();
+    // Turned clockwise and letterboxed: the bars end up at the sides.
+    let (w, h) = img.dimensions();
+    let mut boxed = image::RgbImage::from_pixel(w, h + 80, image::Rgb([0, 0, 0]));
+    image::imageops::replace(&mut boxed, &img, 0, 40);
+    image::imageops::rotate90(&boxed)
+        .save(uploads.join("turned-boxed.jpg"))
+        .unwrap();
+    let hash = Hasher::default().hash_file(landscape).unwrap().hash;
+    let list = write_list(&dir, &format!("{hash},55,landscape\n"));
+    let list = list.to_str().unwrap();
+    let uploads = uploads.to_str().unwrap();
+
+    let (code, out, _) = run(&["scan", "--list", list, uploads]);
+    assert_eq!(code, 0);
+    assert!(out.contains("no match"), "{out}");
+    let (code, out, err) = run(&["scan", "--robust", "--list", list, uploads]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("list known entry 55 distance")
+            && out.contains("orientation rot90 region bars"),
+        "{out}"
+    );
+    // The extra threshold holds: at 0 the few bits of JPEG noise are too many.
+    let (_, out, _) = run(&[
+        "scan",
+        "--robust",
+        "--extra-threshold",
+        "0",
+        "--list",
+        list,
+        uploads,
+    ]);
+    assert!(out.contains("no match"), "{out}");
+}
+
+#[test]
+fn eval_reports_found_shares_per_transform_and_mode() {
+    let dir = scratch("eval");
+    let originals = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/uploads");
+    // The six landscapes only (the re-uploads are copies of two of them).
+    let only = dir.join("originals");
+    std::fs::create_dir_all(&only).unwrap();
+    for i in 1..=6 {
+        let name = format!("landscape-{i}.jpg");
+        std::fs::copy(Path::new(originals).join(&name), only.join(&name)).unwrap();
+    }
+    let (code, out, err) = run(&[
+        "eval",
+        "--originals",
+        only.to_str().unwrap(),
+        "--transforms",
+        "rot90,letterbox10,jpeg_q70",
+        "--modes",
+        "plain,robust",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let row = |mode: &str, transform: &str| -> Vec<String> {
+        out.lines()
+            .find(|l| l.starts_with(&format!("31,{mode},{transform},")))
+            .unwrap_or_else(|| panic!("no row {mode} {transform} in\n{out}"))
+            .split(',')
+            .map(String::from)
+            .collect()
+    };
+    // uploads, found
+    assert_eq!(&row("plain", "rot90")[3..5], ["6", "0"]);
+    assert_eq!(&row("robust", "rot90")[3..5], ["6", "6"]);
+    assert_eq!(&row("plain", "jpeg_q70")[3..5], ["6", "6"]);
+    assert_eq!(&row("robust", "letterbox10")[3..5], ["6", "6"]);
+    assert_eq!(&row("robust", "all transforms")[3..5], ["18", "18"]);
+    // Nothing unrelated among six different landscapes.
+    assert_eq!(row("robust", "all transforms")[10], "0");
+
+    let (code, out, _) = run(&[
+        "eval",
+        "--originals",
+        only.to_str().unwrap(),
+        "--transforms",
+        "hflip",
+        "--modes",
+        "plain,robust",
+    ]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("threshold 31") && out.contains("hflip"),
+        "{out}"
+    );
+    let (code, _, err) = run(&[
+        "eval",
+        "--originals",
+        only.to_str().unwrap(),
+        "--modes",
+        "nonsense",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown mode"), "{err}");
+}

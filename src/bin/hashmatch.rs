@@ -7,9 +7,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use hashmatch::eval;
+use hashmatch::eval::measure::{evaluate, Mode, Plan};
+use hashmatch::eval::transforms::Transform;
 use hashmatch::list::{read_list, ReadOptions};
 use hashmatch::matcher::{ListSettings, Match, Matcher, QueryOptions};
 use hashmatch::pdq::{DihedralHashes, LumaMode, PdqHash};
+use hashmatch::robust::{Region, RobustHashes};
 use hashmatch::video::file::{format_vpdq, is_vpdq_file, read_video_list, read_vpdq, write_vpdq};
 use hashmatch::video::{
     Container, VideoHash, VideoHasherConfig, VideoIndex, VideoMatch, VideoMatchOptions, VideoMd5,
@@ -66,6 +70,45 @@ enum Command {
     /// Videos: hash them to vPDQ, match them against video lists.
     #[command(subcommand)]
     Video(VideoCommand),
+    /// Measure error rates on your own images: make transformed copies of a folder of
+    /// originals (the 20 transforms of the dev corpus: re-encodes, resizes, crops, rotations,
+    /// mirror, letterbox, screenshot, ...), list the originals, match every copy and every
+    /// original in each query mode, and report per transform the share found and the false
+    /// matches (pairs, and uploads with any unrelated match).
+    Eval(EvalArgs),
+}
+
+#[derive(clap::Args)]
+struct EvalArgs {
+    /// Folder of original images (searched recursively); a file's name without extension is
+    /// its id.
+    #[arg(long)]
+    originals: PathBuf,
+    /// Read the transformed copies from this folder (files `<id>__<transform>.<ext>`, as the
+    /// dev corpus names them) instead of making them.
+    #[arg(long)]
+    variants: Option<PathBuf>,
+    /// Transforms to make, comma separated (default: all 20).
+    #[arg(long, value_delimiter = ',', conflicts_with = "variants")]
+    transforms: Vec<Transform>,
+    /// Thresholds to evaluate, comma separated.
+    #[arg(long, value_delimiter = ',', default_value = "31")]
+    thresholds: Vec<u32>,
+    /// Query modes to compare, comma separated: plain, dct-dihedral, orientations, frames,
+    /// robust (default: all).
+    #[arg(long, value_delimiter = ',')]
+    modes: Vec<String>,
+    /// The robust modes' threshold for extra hashes.
+    #[arg(long, default_value_t = hashmatch::robust::EXTRA_THRESHOLD)]
+    extra_threshold: u32,
+    /// Use only the first N originals (sorted by path).
+    #[arg(long)]
+    limit: Option<usize>,
+    #[command(flatten)]
+    hashing: HashingArgs,
+    /// Output format: a text table, CSV (one row per threshold, mode and transform), or JSON.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
 }
 
 #[derive(Subcommand)]
@@ -260,8 +303,12 @@ struct HashArgs {
     #[command(flatten)]
     hashing: HashingArgs,
     /// Also print the hashes of the seven other dihedral orientations (rotations, mirrors).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "robust")]
     dihedral: bool,
+    /// Print every hash of the robust mode, one line each: hash, quality, path, orientation,
+    /// region (the plain hash first).
+    #[arg(long)]
+    robust: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -271,9 +318,12 @@ struct HashArgs {
 struct MatchArgs {
     #[command(flatten)]
     uploads: UploadArgs,
-    /// Also match the seven other orientations of each upload (rotated or mirrored copies).
-    #[arg(long)]
+    /// Also match the seven other orientations of each upload (rotated or mirrored copies),
+    /// through the DCT shortcut.
+    #[arg(long, conflicts_with = "robust")]
     dihedral: bool,
+    #[command(flatten)]
+    robust: RobustArgs,
 }
 
 #[derive(clap::Args)]
@@ -281,8 +331,48 @@ struct ScanArgs {
     #[command(flatten)]
     uploads: UploadArgs,
     /// Match each upload as it is only, not its rotations and mirror images.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "robust")]
     no_dihedral: bool,
+    #[command(flatten)]
+    robust: RobustArgs,
+}
+
+/// The robust query mode (shared by `match` and `scan`).
+#[derive(clap::Args)]
+struct RobustArgs {
+    /// Robust mode: also hash each upload's eight orientations in pixel space, the picture
+    /// inside uniform bars, and a picture embedded in a larger frame (screenshot, caption
+    /// band); the match names the orientation and region that hit.
+    #[arg(long)]
+    robust: bool,
+    /// In robust mode, the largest distance at which an extra hash (not the plain one) matches.
+    #[arg(long, default_value_t = hashmatch::robust::EXTRA_THRESHOLD, requires = "robust")]
+    extra_threshold: u32,
+}
+
+impl RobustArgs {
+    /// The image mode these arguments ask for, or `otherwise`.
+    fn mode_or(&self, otherwise: ImageMode) -> ImageMode {
+        if self.robust {
+            ImageMode::Robust(hashmatch::robust::RobustOptions {
+                extra_threshold: self.extra_threshold,
+                ..Default::default()
+            })
+        } else {
+            otherwise
+        }
+    }
+}
+
+/// How `match` and `scan` query an image.
+#[derive(Clone, Copy)]
+enum ImageMode {
+    /// The upload as it is.
+    Plain,
+    /// The eight orientations through the DCT shortcut.
+    Dihedral,
+    /// The robust mode.
+    Robust(hashmatch::robust::RobustOptions),
 }
 
 /// Uploads, the lists to match them against, hashing and output (shared by `match` and `scan`).
@@ -341,6 +431,7 @@ enum MatchFormat {
 enum Hashed {
     One(PdqHash),
     Dihedral(Box<DihedralHashes>),
+    Robust(Box<RobustHashes>),
     /// A video's records; with the decoding error when it failed part-way (the records are
     /// those of the frames before it).
     Video(Box<VideoHash>, Option<String>),
@@ -354,6 +445,7 @@ impl Hashed {
         match self {
             Hashed::One(h) => Some((h.hash, h.quality)),
             Hashed::Dihedral(d) => Some((d.hashes[0], d.quality)),
+            Hashed::Robust(r) => r.plain().map(|h| (h.pdq.hash, h.pdq.quality)),
             Hashed::Video(..) | Hashed::VideoCopy(_) => None,
         }
     }
@@ -370,6 +462,7 @@ fn main() -> ExitCode {
         Command::Stats(args) => run_stats(args),
         Command::Video(VideoCommand::Hash(args)) => run_video_hash(args),
         Command::Video(VideoCommand::Match(args)) => run_video_match(args),
+        Command::Eval(args) => run_eval(args),
     };
     // An error here is about the run itself (threads, lists), not one upload: status 2.
     result.unwrap_or_else(|message| {
@@ -487,7 +580,7 @@ fn hasher_from(args: &HashingArgs) -> Hasher {
 fn hash_files(
     paths: &[PathBuf],
     args: &HashingArgs,
-    dihedral: bool,
+    mode: ImageMode,
     videos: Option<(&SamplingArgs, Option<&VideoIndex>)>,
     outcome: &mut Outcome,
 ) -> Result<Vec<(PathBuf, hashmatch::Result<Hashed>)>, String> {
@@ -508,28 +601,36 @@ fn hash_files(
                  hashes videos)"
             ),
         }),
-        (None, _) if dihedral => hasher
-            .dihedral_file(path)
-            .map(|d| Hashed::Dihedral(Box::new(d))),
-        (None, _) => hasher.hash_file(path).map(Hashed::One),
+        (None, _) => match mode {
+            ImageMode::Plain => hasher.hash_file(path).map(Hashed::One),
+            ImageMode::Dihedral => hasher
+                .dihedral_file(path)
+                .map(|d| Hashed::Dihedral(Box::new(d))),
+            ImageMode::Robust(options) => hasher
+                .robust_file(path, &options)
+                .map(|r| Hashed::Robust(Box::new(r))),
+        },
     });
     Ok(files.into_iter().zip(results).collect())
 }
 
 fn run_hash(args: HashArgs) -> Result<ExitCode, String> {
     let mut outcome = Outcome::default();
-    let results = hash_files(
-        &args.paths,
-        &args.hashing,
-        args.dihedral,
-        None,
-        &mut outcome,
-    )?;
+    let mode = if args.robust {
+        ImageMode::Robust(Default::default())
+    } else if args.dihedral {
+        ImageMode::Dihedral
+    } else {
+        ImageMode::Plain
+    };
+    let results = hash_files(&args.paths, &args.hashing, mode, None, &mut outcome)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     if args.format == Format::Csv {
         let header = if args.dihedral {
             "orig,rot90,rot180,rot270,flipx,flipy,flipp,flipm,quality,path"
+        } else if args.robust {
+            "hash,quality,path,orientation,region"
         } else {
             "hash,quality,path"
         };
@@ -691,7 +792,12 @@ fn run_stats(args: StatsArgs) -> Result<ExitCode, String> {
 }
 
 fn run_match(args: MatchArgs) -> Result<ExitCode, String> {
-    let outcome = match_uploads("match", &args.uploads, args.dihedral)?;
+    let plain = if args.dihedral {
+        ImageMode::Dihedral
+    } else {
+        ImageMode::Plain
+    };
+    let outcome = match_uploads("match", &args.uploads, args.robust.mode_or(plain))?;
     if !outcome.stdout_closed {
         outcome.report_failed();
     }
@@ -699,7 +805,12 @@ fn run_match(args: MatchArgs) -> Result<ExitCode, String> {
 }
 
 fn run_scan(args: ScanArgs) -> Result<ExitCode, String> {
-    let outcome = match_uploads("scan", &args.uploads, !args.no_dihedral)?;
+    let plain = if args.no_dihedral {
+        ImageMode::Plain
+    } else {
+        ImageMode::Dihedral
+    };
+    let outcome = match_uploads("scan", &args.uploads, args.robust.mode_or(plain))?;
     if !outcome.stdout_closed {
         outcome.report_summary();
     }
@@ -724,14 +835,14 @@ fn open_lists(command: &str, args: &UploadArgs) -> Result<Matcher, String> {
 /// What `match` and `scan` do per upload: hash it (all eight orientations if `dihedral`; a
 /// video to its vPDQ records), match it against the lists and print one record per upload;
 /// failures and skips go to stderr.
-fn match_uploads(command: &str, args: &UploadArgs, dihedral: bool) -> Result<Outcome, String> {
+fn match_uploads(command: &str, args: &UploadArgs, mode: ImageMode) -> Result<Outcome, String> {
     let matcher = open_lists(command, args)?;
     let videos = open_video_lists(&args.videos)?;
     let mut outcome = Outcome::default();
     let results = hash_files(
         &args.paths,
         &args.hashing,
-        dihedral,
+        mode,
         Some((&args.sampling, videos.as_ref())),
         &mut outcome,
     )?;
@@ -756,6 +867,11 @@ fn match_uploads(command: &str, args: &UploadArgs, dihedral: bool) -> Result<Out
             Hashed::Dihedral(d) => Found::Images(
                 matcher
                     .query_dihedral(d, &options)
+                    .expect("the floor is 0, so a query cannot be refused"),
+            ),
+            Hashed::Robust(r) => Found::Images(
+                matcher
+                    .query_robust(r, &options)
                     .expect("the floor is 0, so a query cannot be refused"),
             ),
             Hashed::VideoCopy(found) => Found::Videos(found.clone()),
@@ -860,11 +976,15 @@ fn write_matches(
                     for m in found {
                         writeln!(
                             out,
-                            "  list {} entry {} distance {} orientation {}{}",
+                            "  list {} entry {} distance {} orientation {}{}{}",
                             m.list,
                             m.entry_id,
                             m.distance,
                             m.orientation,
+                            match m.region {
+                                Region::Whole => String::new(),
+                                region => format!(" region {region}"),
+                            },
                             label_of(&m.label)
                         )?;
                     }
@@ -1075,6 +1195,166 @@ fn in_parallel(
     results
 }
 
+fn run_eval(args: EvalArgs) -> Result<ExitCode, String> {
+    if let Some(n) = args.hashing.threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .map_err(|e| format!("cannot start {n} threads: {e}"))?;
+    }
+    let mut modes = Mode::standard();
+    for (_, mode) in &mut modes {
+        if let Mode::Robust(options) = mode {
+            options.extra_threshold = args.extra_threshold;
+        }
+    }
+    if !args.modes.is_empty() {
+        if let Some(unknown) = args
+            .modes
+            .iter()
+            .find(|m| !modes.iter().any(|(n, _)| n == *m))
+        {
+            let known: Vec<_> = modes.iter().map(|(n, _)| n.as_str()).collect();
+            return Err(format!(
+                "unknown mode {unknown:?} (modes: {})",
+                known.join(", ")
+            ));
+        }
+        modes.retain(|(n, _)| args.modes.contains(n));
+    }
+    let (mut files, walk_failed) = collect_files(std::slice::from_ref(&args.originals));
+    if walk_failed > 0 {
+        return Err(format!(
+            "cannot read every file under {}",
+            args.originals.display()
+        ));
+    }
+    files.truncate(args.limit.unwrap_or(usize::MAX));
+    let originals: Vec<(String, Vec<u8>)> = files
+        .iter()
+        .map(|path| {
+            let id = path
+                .file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            std::fs::read(path)
+                .map(|bytes| (id, bytes))
+                .map_err(|e| format!("{}: {e}", path.display()))
+        })
+        .collect::<Result<_, _>>()?;
+    // Copies read from a folder, by original id; or the transforms to make.
+    let from_folder = match &args.variants {
+        Some(dir) => Some(variant_files(dir, &originals)?),
+        None => None,
+    };
+    let transforms = if args.transforms.is_empty() {
+        Transform::ALL.to_vec()
+    } else {
+        args.transforms.clone()
+    };
+    let progress = progress_bar(originals.len() as u64);
+    let plan = Plan {
+        hasher: hasher_from(&args.hashing),
+        modes,
+        thresholds: args.thresholds.clone(),
+        progress: &|| progress.inc(1),
+    };
+    let variants = |i: usize, bytes: &[u8]| -> Vec<(String, hashmatch::Result<Vec<u8>>)> {
+        match &from_folder {
+            Some(files) => files
+                .get(&originals[i].0)
+                .into_iter()
+                .flatten()
+                .map(|(name, path)| {
+                    let bytes = std::fs::read(path).map_err(|e| Error::Io {
+                        path: path.clone(),
+                        source: e,
+                    });
+                    (name.clone(), bytes)
+                })
+                .collect(),
+            None => {
+                let original = image::load_from_memory(bytes).map(|img| img.to_rgb8());
+                transforms
+                    .iter()
+                    .map(|t| {
+                        let made = match &original {
+                            Ok(img) => t.apply(img),
+                            Err(e) => Err(Error::Eval {
+                                reason: format!("cannot decode the original: {e}"),
+                            }),
+                        };
+                        (t.name().to_string(), made)
+                    })
+                    .collect()
+            }
+        }
+    };
+    let evaluation = evaluate(&originals, variants, &plan).map_err(|e| e.to_string())?;
+    progress.finish_and_clear();
+    let text = match args.format {
+        Format::Text => eval::report::text(&evaluation),
+        Format::Csv => eval::report::csv(&evaluation),
+        Format::Json => {
+            serde_json::to_string_pretty(&evaluation).map_err(|e| e.to_string())? + "\n"
+        }
+    };
+    print!("{text}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The files of a variants folder, `<id>__<transform>.<ext>`, grouped by original id (sorted
+/// by transform name). Files that name no original are an error: the folder does not belong
+/// to these originals.
+fn variant_files(
+    dir: &Path,
+    originals: &[(String, Vec<u8>)],
+) -> Result<std::collections::HashMap<String, Vec<(String, PathBuf)>>, String> {
+    let ids: std::collections::HashSet<&str> =
+        originals.iter().map(|(id, _)| id.as_str()).collect();
+    let (files, walk_failed) = collect_files(&[dir.to_path_buf()]);
+    if walk_failed > 0 {
+        return Err(format!("cannot read every file under {}", dir.display()));
+    }
+    let mut out: std::collections::HashMap<String, Vec<(String, PathBuf)>> = Default::default();
+    let mut unknown = 0usize;
+    for path in files {
+        let stem = path
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let Some((id, transform)) = stem.split_once("__") else {
+            return Err(format!(
+                "{}: not named <id>__<transform>.<ext>",
+                path.display()
+            ));
+        };
+        if !ids.contains(id) {
+            unknown += 1;
+            continue;
+        }
+        out.entry(id.to_string())
+            .or_default()
+            .push((transform.to_string(), path));
+    }
+    if out.is_empty() {
+        return Err(format!(
+            "no file under {} names one of the {} originals",
+            dir.display(),
+            originals.len()
+        ));
+    }
+    if unknown > 0 {
+        eprintln!("hashmatch: {unknown} variant file(s) name no original in use (left out)");
+    }
+    for v in out.values_mut() {
+        v.sort();
+    }
+    Ok(out)
+}
+
 fn run_video_match(args: VideoMatchArgs) -> Result<ExitCode, String> {
     let index =
         open_video_lists(&args.videos)?.ok_or("video match needs at least one --video-list")?;
@@ -1241,6 +1521,29 @@ fn write_record(
         (Format::Json, Hashed::One(h)) => {
             let record =
                 serde_json::json!({ "path": path_text, "hash": h.hash, "quality": h.quality });
+            writeln!(out, "{record}")
+        }
+        (Format::Text | Format::Csv, Hashed::Robust(r)) => {
+            let sep = if format == Format::Csv { "," } else { " " };
+            let path = if format == Format::Csv {
+                csv_field(&path_text)
+            } else {
+                path_text
+            };
+            for h in &r.hashes {
+                let fields = [
+                    h.pdq.hash.to_string(),
+                    h.pdq.quality.to_string(),
+                    path.clone(),
+                    h.orientation.to_string(),
+                    h.region.to_string(),
+                ];
+                writeln!(out, "{}", fields.join(sep))?;
+            }
+            Ok(())
+        }
+        (Format::Json, Hashed::Robust(r)) => {
+            let record = serde_json::json!({ "path": path_text, "hashes": r.hashes });
             writeln!(out, "{record}")
         }
         (_, Hashed::Video(video, _)) => write!(out, "{}", format_vpdq(&video.features)),
