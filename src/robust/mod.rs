@@ -227,16 +227,21 @@ pub fn hashes(
             if view.width() < pdq::MIN_DIMENSION || view.height() < pdq::MIN_DIMENSION {
                 continue;
             }
-            for &o in orientations {
-                if region == Region::Whole && o == Dihedral::Original {
-                    continue; // the plain hash, already there
+            if region == Region::Whole {
+                // The whole upload: orientations in pixel space (the plain hash is there).
+                for &o in &orientations[1..] {
+                    push(region, rect, o, pdq::hash_with(&orient(&view, o)?.view(), settings.luma)?);
                 }
-                let hash = if o == Dihedral::Original {
-                    pdq::hash_with(&view, settings.luma)?
-                } else {
-                    pdq::hash_with(&orient(&view, o)?.view(), settings.luma)?
-                };
-                push(region, rect, o, hash);
+            } else if options.orientations {
+                // A region found inside a frame: its orientations through the DCT shortcut,
+                // one PDQ instead of eight for a rarer case (a turned copy inside bars).
+                let dihedral = pdq::hash_dihedral(&view, settings.luma)?;
+                for (o, hash) in dihedral.iter() {
+                    let pdq = PdqHash { hash, quality: dihedral.quality };
+                    push(region, rect, o, pdq);
+                }
+            } else {
+                push(region, rect, Dihedral::Original, pdq::hash_with(&view, settings.luma)?);
             }
         }
     }

@@ -31,9 +31,9 @@ pub fn orient(pixels: &PixelView<'_>, orientation: Dihedral) -> Result<Pixels> {
     Pixels::new(out, ow as u32, oh as u32, pixels.format())
 }
 
-/// Fills `out` (`ow` x `oh` pixels of `B` bytes): output (x, y) takes input (sx, sy). Pixels
-/// move as fixed-size arrays, and the transposing orientations go in square tiles so that
-/// both sides stay in cache.
+/// Fills `out` (`ow` x `oh` pixels of `B` bytes): output (x, y) takes the input pixel at
+/// `start + x * step_x + y * step_y` bytes. Pixels move as fixed-size arrays, and the
+/// transposing orientations go in square tiles so that both sides stay in cache.
 fn copy_oriented<const B: usize>(
     pixels: &PixelView<'_>,
     orientation: Dihedral,
@@ -42,30 +42,30 @@ fn copy_oriented<const B: usize>(
     oh: usize,
 ) {
     const TILE: usize = 32;
-    let (w, h) = (pixels.width() as usize, pixels.height() as usize);
+    let (w, h) = (pixels.width() as isize, pixels.height() as isize);
     let src = pixels.packed_bytes();
-    let stride = pixels.stride();
-    let source = |x: usize, y: usize| -> (usize, usize) {
-        match orientation {
-            Dihedral::Original => (x, y),
-            Dihedral::Rotate90 => (w - 1 - y, x),
-            Dihedral::Rotate180 => (w - 1 - x, h - 1 - y),
-            Dihedral::Rotate270 => (y, h - 1 - x),
-            Dihedral::FlipX => (x, h - 1 - y),
-            Dihedral::FlipY => (w - 1 - x, y),
-            Dihedral::FlipPlus1 => (y, x),
-            Dihedral::FlipMinus1 => (w - 1 - y, h - 1 - x),
-        }
+    let (s, b) = (pixels.stride() as isize, B as isize);
+    let (last_x, last_y) = ((w - 1) * b, (h - 1) * s);
+    let (start, step_x, step_y) = match orientation {
+        Dihedral::Original => (0, b, s),
+        Dihedral::Rotate90 => (last_x, s, -b),
+        Dihedral::Rotate180 => (last_x + last_y, -b, -s),
+        Dihedral::Rotate270 => (last_y, -s, b),
+        Dihedral::FlipX => (last_y, b, -s),
+        Dihedral::FlipY => (last_x, -b, s),
+        Dihedral::FlipPlus1 => (0, s, b),
+        Dihedral::FlipMinus1 => (last_x + last_y, -s, -b),
     };
     for ty in (0..oh).step_by(TILE) {
         for tx in (0..ow).step_by(TILE) {
             for y in ty..(ty + TILE).min(oh) {
                 let row = &mut out[y * ow * B..(y + 1) * ow * B];
-                for x in tx..(tx + TILE).min(ow) {
-                    let (sx, sy) = source(x, y);
-                    let at = sy * stride + sx * B;
-                    let px: [u8; B] = src[at..at + B].try_into().expect("B bytes");
-                    row[x * B..x * B + B].copy_from_slice(&px);
+                let row_start = start + y as isize * step_y;
+                let end = (tx + TILE).min(ow);
+                for (x, px) in row[tx * B..end * B].chunks_exact_mut(B).enumerate() {
+                    let at = (row_start + (tx + x) as isize * step_x) as usize;
+                    let from: [u8; B] = src[at..at + B].try_into().expect("B bytes");
+                    px.copy_from_slice(&from);
                 }
             }
         }
