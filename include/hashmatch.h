@@ -71,6 +71,14 @@ typedef struct hm_matcher hm_matcher;
 typedef struct hm_matches hm_matches;
 
 /**
+ * The hashes of one upload's robust query, the plain hash first (when its quality reached the
+ * floor). Made by `hm_hasher_robust_bytes` / `_file`, read with `hm_robust_hashes_len` and
+ * `hm_robust_hashes_get`, matched with `hm_matcher_query_robust`, freed with
+ * `hm_robust_hashes_free`. Immutable: any number of threads may read it at once.
+ */
+typedef struct hm_robust_hashes hm_robust_hashes;
+
+/**
  * A hashed video: its records in frame order, the frames decoded and the frame rate. Free with
  * `hm_video_hash_free`. Immutable: any number of threads may read one at once.
  */
@@ -241,6 +249,28 @@ typedef struct hm_pdq_dihedral {
 } hm_pdq_dihedral;
 
 /**
+ * What a robust query hashes beyond the plain hash. Start from `hm_robust_options_default()`.
+ */
+typedef struct hm_robust_options {
+  /**
+   * Hash the upload's eight orientations (rotations, mirror images) in pixel space.
+   */
+  bool orientations;
+  /**
+   * Hash the picture inside uniform bars, if there are any.
+   */
+  bool bars;
+  /**
+   * Hash a picture embedded in a larger frame, if one is found.
+   */
+  bool embedded;
+  /**
+   * Largest distance at which an extra hash (not the plain one) matches.
+   */
+  uint32_t extra_threshold;
+} hm_robust_options;
+
+/**
  * Settings of a query that checks quality.
  */
 typedef struct hm_query_options {
@@ -296,6 +326,11 @@ typedef struct hm_entry {
 } hm_entry;
 
 /**
+ * Which part of an upload a hash was computed from.
+ */
+typedef int32_t hm_region;
+
+/**
  * One match, read from an `hm_matches`.
  *
  * The strings are NUL-terminated UTF-8 owned by the `hm_matches` they came from: valid until
@@ -324,15 +359,42 @@ typedef struct hm_match {
   uint32_t distance;
   /**
    * Which orientation of the upload matched (`HM_ORIENTATION_ORIGINAL` except from
-   * `hm_matcher_query_dihedral`).
+   * `hm_matcher_query_dihedral` and `hm_matcher_query_robust`).
    */
   hm_orientation orientation;
+  /**
+   * Which part of the upload matched (`HM_REGION_WHOLE` except from
+   * `hm_matcher_query_robust`).
+   */
+  hm_region region;
   /**
    * The position of the upload in the array given to `hm_matcher_query_many`; 0 for the
    * other queries.
    */
   size_t query;
 } hm_match;
+
+/**
+ * One hash of a robust query.
+ */
+typedef struct hm_robust_hash {
+  /**
+   * The hash.
+   */
+  struct hm_pdq_hash hash;
+  /**
+   * Its quality, 0-100.
+   */
+  uint8_t quality;
+  /**
+   * What was done to the pixels before hashing (`HM_ORIENTATION_*`).
+   */
+  hm_orientation orientation;
+  /**
+   * The part of the upload hashed (`HM_REGION_*`).
+   */
+  hm_region region;
+} hm_robust_hash;
 
 /**
  * The vPDQ record of one sampled frame (a plain value).
@@ -696,6 +758,21 @@ typedef struct hm_video_match {
  */
 #define HM_INDEX_MIH 3
 
+/**
+ * The whole upload.
+ */
+#define HM_REGION_WHOLE 0
+
+/**
+ * The picture inside uniform bars (letterbox, pillarbox, padding).
+ */
+#define HM_REGION_BARS 1
+
+/**
+ * A picture embedded in a larger frame (a screenshot's window, a caption band).
+ */
+#define HM_REGION_EMBEDDED 2
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -863,6 +940,33 @@ hm_status hm_hasher_dihedral_pixels(const struct hm_hasher *hasher,
                                     hm_pixel_format format,
                                     struct hm_pdq_dihedral *out,
                                     struct hm_error *err);
+
+/**
+ * The hashes of a robust query of an encoded image ([`crate::robust`]): the plain hash (as
+ * `hm_hasher_hash_bytes` gives it) first, then the other orientations and the pictures found
+ * inside bars or a frame, as `options` ask (NULL: `hm_robust_options_default()`). One decode.
+ * On `HM_OK` a new object is stored in `*out`; the caller frees it with
+ * `hm_robust_hashes_free`. Thread-safe.
+ *
+ * Returns as `hm_hasher_hash_bytes`, except that `HM_LOW_QUALITY` comes back only when no
+ * hash at all reaches the quality floor.
+ */
+hm_status hm_hasher_robust_bytes(const struct hm_hasher *hasher,
+                                 const uint8_t *data,
+                                 size_t len,
+                                 const struct hm_robust_options *options,
+                                 struct hm_robust_hashes **out,
+                                 struct hm_error *err);
+
+/**
+ * `hm_hasher_robust_bytes` of an image file. Arguments, ownership and statuses as
+ * `hm_hasher_hash_file` and `hm_hasher_robust_bytes`. Thread-safe.
+ */
+hm_status hm_hasher_robust_file(const struct hm_hasher *hasher,
+                                const char *path,
+                                const struct hm_robust_options *options,
+                                struct hm_robust_hashes **out,
+                                struct hm_error *err);
 
 /**
  * The default query options (quality floor 50), by value. Cannot fail. Thread-safe.
@@ -1115,6 +1219,22 @@ hm_status hm_matcher_query_dihedral(const struct hm_matcher *matcher,
                                     struct hm_error *err);
 
 /**
+ * The robust query (from `hm_hasher_robust_*`): when the plain hash matches, its matches, as
+ * `hm_matcher_query` gives them; otherwise the nearest entries that the extra hashes (other
+ * orientations, pictures inside bars or frames) meet within the smaller of the list's
+ * threshold and the options' `extra_threshold`. Each match's `orientation` and `region` say
+ * which hash hit. Ownership as `hm_matcher_query`. Thread-safe.
+ *
+ * Returns `HM_OK`; `HM_NULL_ARGUMENT` if `matcher`, `upload` or `out` is NULL;
+ * `HM_LOW_QUALITY` if no hash of the upload reaches the options' floor.
+ */
+hm_status hm_matcher_query_robust(const struct hm_matcher *matcher,
+                                  const struct hm_robust_hashes *upload,
+                                  const struct hm_query_options *options,
+                                  struct hm_matches **out,
+                                  struct hm_error *err);
+
+/**
  * `hm_matcher_query` for `count` uploads (an array at `uploads`, only read during the call;
  * NULL allowed when `count` is 0), searched in parallel in one call. All matches come back in
  * one results object, each with `query` set to its upload's position in the array, sorted by
@@ -1145,6 +1265,31 @@ const struct hm_match *hm_matches_get(const struct hm_matches *matches, size_t i
  * Frees a results object and the strings its matches point to. NULL does nothing.
  */
 void hm_matches_free(struct hm_matches *matches);
+
+/**
+ * The default robust options (everything on, the default extra threshold), by value. Cannot
+ * fail. Thread-safe.
+ */
+struct hm_robust_options hm_robust_options_default(void);
+
+/**
+ * The number of hashes in `hashes`; 0 for NULL. Thread-safe.
+ */
+size_t hm_robust_hashes_len(const struct hm_robust_hashes *hashes);
+
+/**
+ * Writes hash number `index` (0-based) of `hashes` to `*out` and returns true; returns false
+ * (writing nothing) if `hashes` or `out` is NULL or `index` is not below
+ * `hm_robust_hashes_len`. Thread-safe.
+ */
+bool hm_robust_hashes_get(const struct hm_robust_hashes *hashes,
+                          size_t index,
+                          struct hm_robust_hash *out);
+
+/**
+ * Frees the hashes of a robust query. NULL does nothing.
+ */
+void hm_robust_hashes_free(struct hm_robust_hashes *hashes);
 
 /**
  * Creates a video hasher for a stream of `frames_per_second` (the stream's average frame

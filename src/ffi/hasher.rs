@@ -4,6 +4,7 @@
 use std::ffi::c_char;
 
 use super::hash::{hm_pdq_dihedral, hm_pdq_result};
+use super::robust::{hm_robust_hashes, hm_robust_options, robust_options};
 use super::{boundary, bytes, deref, free_box, hm_error, hm_status, infallible, out_ptr, path};
 use super::{write_out, Failure, FfiResult};
 use crate::pdq::LumaMode;
@@ -414,6 +415,69 @@ pub unsafe extern "C" fn hm_hasher_dihedral_pixels(
             let result = hasher.inner.dihedral_pixels(&view)?;
             // SAFETY: checked non-NULL.
             write_out(out, result.into());
+            Ok(())
+        })
+    }
+}
+
+/// The hashes of a robust query of an encoded image ([`crate::robust`]): the plain hash (as
+/// `hm_hasher_hash_bytes` gives it) first, then the other orientations and the pictures found
+/// inside bars or a frame, as `options` ask (NULL: `hm_robust_options_default()`). One decode.
+/// On `HM_OK` a new object is stored in `*out`; the caller frees it with
+/// `hm_robust_hashes_free`. Thread-safe.
+///
+/// Returns as `hm_hasher_hash_bytes`, except that `HM_LOW_QUALITY` comes back only when no
+/// hash at all reaches the quality floor.
+#[no_mangle]
+pub unsafe extern "C" fn hm_hasher_robust_bytes(
+    hasher: *const hm_hasher,
+    data: *const u8,
+    len: usize,
+    options: *const hm_robust_options,
+    out: *mut *mut hm_robust_hashes,
+    err: *mut hm_error,
+) -> hm_status {
+    // SAFETY: `err` is NULL or valid by the documented contract.
+    unsafe {
+        boundary(err, || -> FfiResult {
+            // SAFETY: `hasher` is NULL or a live handle.
+            let hasher = deref(hasher, "hasher")?;
+            let out = out_ptr(out, "out")?;
+            // SAFETY: `data` is valid for `len` bytes when non-NULL.
+            let data = bytes(data, len, "data")?;
+            // SAFETY: `options` is NULL or valid.
+            let options = robust_options(options);
+            let inner = hasher.inner.robust_bytes(data, &options)?;
+            // SAFETY: checked non-NULL.
+            write_out(out, Box::into_raw(Box::new(hm_robust_hashes { inner })));
+            Ok(())
+        })
+    }
+}
+
+/// `hm_hasher_robust_bytes` of an image file. Arguments, ownership and statuses as
+/// `hm_hasher_hash_file` and `hm_hasher_robust_bytes`. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn hm_hasher_robust_file(
+    hasher: *const hm_hasher,
+    path: *const c_char,
+    options: *const hm_robust_options,
+    out: *mut *mut hm_robust_hashes,
+    err: *mut hm_error,
+) -> hm_status {
+    // SAFETY: `err` is NULL or valid by the documented contract.
+    unsafe {
+        boundary(err, || -> FfiResult {
+            // SAFETY: `hasher` is NULL or a live handle.
+            let hasher = deref(hasher, "hasher")?;
+            let out = out_ptr(out, "out")?;
+            // SAFETY: `path` is NULL or NUL-terminated.
+            let path = self::path(path, "path")?;
+            // SAFETY: `options` is NULL or valid.
+            let options = robust_options(options);
+            let inner = hasher.inner.robust_file(path, &options)?;
+            // SAFETY: checked non-NULL.
+            write_out(out, Box::into_raw(Box::new(hm_robust_hashes { inner })));
             Ok(())
         })
     }

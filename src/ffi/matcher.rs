@@ -6,6 +6,7 @@ use std::ffi::c_char;
 use super::hash::{
     hm_orientation, hm_pdq_dihedral, hm_pdq_hash, hm_pdq_result, orientation_number,
 };
+use super::robust::{hm_region, hm_robust_hashes, region_number};
 use super::{array, boundary, deref, free_box, hm_error, hm_status, infallible, opt_utf8};
 use super::{out_ptr, path, utf8, write_out, Failure, FfiResult, HM_BUFFER_TOO_SMALL};
 use crate::list::Entry;
@@ -54,8 +55,11 @@ pub struct hm_match {
     /// Hamming distance between the query and the stored hash.
     pub distance: u32,
     /// Which orientation of the upload matched (`HM_ORIENTATION_ORIGINAL` except from
-    /// `hm_matcher_query_dihedral`).
+    /// `hm_matcher_query_dihedral` and `hm_matcher_query_robust`).
     pub orientation: hm_orientation,
+    /// Which part of the upload matched (`HM_REGION_WHOLE` except from
+    /// `hm_matcher_query_robust`).
+    pub region: hm_region,
     /// The position of the upload in the array given to `hm_matcher_query_many`; 0 for the
     /// other queries.
     pub query: usize,
@@ -103,6 +107,7 @@ impl hm_matches {
                 hash: m.hash.into(),
                 distance: m.distance,
                 orientation: orientation_number(m.orientation),
+                region: region_number(m.region),
                 query,
             });
         }
@@ -774,6 +779,40 @@ pub unsafe extern "C" fn hm_matcher_query_dihedral(
             let found = matcher
                 .inner
                 .query_dihedral(&upload, &query_options(options))?;
+            let results = hm_matches::new(found.into_iter().map(|m| (0, m)));
+            // SAFETY: checked non-NULL.
+            write_out(out, Box::into_raw(results));
+            Ok(())
+        })
+    }
+}
+
+/// The robust query (from `hm_hasher_robust_*`): when the plain hash matches, its matches, as
+/// `hm_matcher_query` gives them; otherwise the nearest entries that the extra hashes (other
+/// orientations, pictures inside bars or frames) meet within the smaller of the list's
+/// threshold and the options' `extra_threshold`. Each match's `orientation` and `region` say
+/// which hash hit. Ownership as `hm_matcher_query`. Thread-safe.
+///
+/// Returns `HM_OK`; `HM_NULL_ARGUMENT` if `matcher`, `upload` or `out` is NULL;
+/// `HM_LOW_QUALITY` if no hash of the upload reaches the options' floor.
+#[no_mangle]
+pub unsafe extern "C" fn hm_matcher_query_robust(
+    matcher: *const hm_matcher,
+    upload: *const hm_robust_hashes,
+    options: *const hm_query_options,
+    out: *mut *mut hm_matches,
+    err: *mut hm_error,
+) -> hm_status {
+    // SAFETY: `err` is NULL or valid by the documented contract.
+    unsafe {
+        boundary(err, || -> FfiResult {
+            // SAFETY: `matcher` is NULL or a live handle; `upload` NULL or live.
+            let matcher = deref(matcher, "matcher")?;
+            let upload = deref(upload, "upload")?;
+            let out = out_ptr(out, "out")?;
+            let found = matcher
+                .inner
+                .query_robust(&upload.inner, &query_options(options))?;
             let results = hm_matches::new(found.into_iter().map(|m| (0, m)));
             // SAFETY: checked non-NULL.
             write_out(out, Box::into_raw(results));

@@ -31,6 +31,7 @@ use crate::{Error, MatcherErrorKind};
 pub mod hash;
 pub mod hasher;
 pub mod matcher;
+pub mod robust;
 pub mod video;
 
 /// The outcome of a call: 0 (`HM_OK`) on success, a positive `HM_*` code otherwise.

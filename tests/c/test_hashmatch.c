@@ -864,6 +864,75 @@ static void test_video(void) {
   hm_video_matches_free(NULL);
 }
 
+/* The robust query: a copy of landscape 5 turned 90 degrees matches through the upload's
+   pixel-space orientations, not through its plain hash. */
+static void test_robust(void) {
+  hm_error err;
+  hm_hasher *h = NULL;
+  OK(hm_hasher_new(NULL, &h, &err));
+  hm_pdq_result known;
+  OK(hm_hasher_hash_file(h, path_in(root, "examples/uploads/landscape-5.jpg"), &known, &err));
+  hm_matcher *m = NULL;
+  OK(hm_matcher_new(HM_INDEX_AUTO, &m, &err));
+  OK(hm_matcher_add_list(m, "known", 31, true, &err));
+  OK(hm_matcher_insert(m, "known", &known.hash, 5, "landscape 5", &err));
+
+  const char *turned = path_in(root, "examples/uploads/reupload-rotated.jpg");
+  hm_pdq_result plain;
+  OK(hm_hasher_hash_file(h, turned, &plain, &err));
+  hm_robust_hashes *hashes = NULL;
+  OK(hm_hasher_robust_file(h, turned, NULL, &hashes, &err));
+  CHECK(hm_robust_hashes_len(hashes) >= 8);
+  hm_robust_hash first;
+  CHECK(hm_robust_hashes_get(hashes, 0, &first));
+  CHECK(memcmp(&first.hash, &plain.hash, sizeof(hm_pdq_hash)) == 0);
+  CHECK(first.quality == plain.quality);
+  CHECK(first.orientation == HM_ORIENTATION_ORIGINAL && first.region == HM_REGION_WHOLE);
+  CHECK(!hm_robust_hashes_get(hashes, hm_robust_hashes_len(hashes), &first));
+  CHECK(!hm_robust_hashes_get(hashes, 0, NULL));
+  CHECK(!hm_robust_hashes_get(NULL, 0, &first));
+  CHECK(hm_robust_hashes_len(NULL) == 0);
+
+  hm_matches *found = NULL;
+  OK(hm_matcher_query(m, &plain, NULL, &found, &err));
+  CHECK(hm_matches_len(found) == 0);
+  hm_matches_free(found);
+  found = NULL;
+  OK(hm_matcher_query_robust(m, hashes, NULL, &found, &err));
+  CHECK(hm_matches_len(found) == 1);
+  const hm_match *hit = hm_matches_get(found, 0);
+  CHECK(hit != NULL && hit->entry_id == 5 && hit->distance <= 31);
+  CHECK(hit != NULL && hit->orientation == HM_ORIENTATION_ROTATE90 &&
+        hit->region == HM_REGION_WHOLE);
+  hm_matches_free(found);
+
+  /* Without the orientations, nothing to find. */
+  hm_robust_options options = hm_robust_options_default();
+  CHECK(options.orientations && options.bars && options.embedded && options.extra_threshold > 0);
+  options.orientations = false;
+  hm_robust_hashes *few = NULL;
+  OK(hm_hasher_robust_file(h, turned, &options, &few, &err));
+  found = NULL;
+  OK(hm_matcher_query_robust(m, few, NULL, &found, &err));
+  CHECK(hm_matches_len(found) == 0);
+  hm_matches_free(found);
+  hm_robust_hashes_free(few);
+
+  /* Bad arguments and inputs: typed errors, outputs untouched. */
+  hm_matches *untouched = (hm_matches *)&err;
+  FAILS(HM_NULL_ARGUMENT, hm_matcher_query_robust(m, NULL, NULL, &untouched, &err));
+  CHECK(untouched == (hm_matches *)&err);
+  FAILS(HM_NULL_ARGUMENT, hm_matcher_query_robust(NULL, hashes, NULL, &untouched, &err));
+  FAILS(HM_NULL_ARGUMENT, hm_hasher_robust_file(h, NULL, NULL, &few, &err));
+  FAILS(HM_IO, hm_hasher_robust_file(h, path_in(root, "no-such-file.jpg"), NULL, &few, &err));
+  const unsigned char garbage[] = "not an image at all";
+  FAILS(HM_UNKNOWN_FORMAT, hm_hasher_robust_bytes(h, garbage, sizeof garbage, NULL, &few, &err));
+  hm_robust_hashes_free(hashes);
+  hm_robust_hashes_free(NULL);
+  hm_matcher_free(m);
+  hm_hasher_free(h);
+}
+
 int main(int argc, char **argv) {
   if (argc != 3) {
     fprintf(stderr, "usage: %s <repository root> <scratch directory>\n", argv[0]);
@@ -877,6 +946,7 @@ int main(int argc, char **argv) {
   test_matcher();
   test_threads();
   test_video();
+  test_robust();
   printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }
