@@ -215,12 +215,16 @@ proptest! {
                 }
             }
         }
+        let steps = |i: usize| u8::from(tags[i].0 != Region::Whole) + u8::from(tags[i].1 != Dihedral::Original);
         let plain: Vec<_> = hits.iter().filter(|h| h.1 == 0).cloned().collect();
         let chosen: Vec<_> = if !plain.is_empty() {
             plain
         } else {
-            let best = hits.iter().map(|h| (h.0, h.1)).min();
-            hits.into_iter().filter(|h| Some((h.0, h.1)) == best).collect()
+            // The first step with a hit; in it, the nearest from the first hash reaching it.
+            let step = (1..=2).find(|&s| hits.iter().any(|h| steps(h.1) == s));
+            let at_step: Vec<_> = hits.into_iter().filter(|h| Some(steps(h.1)) == step).collect();
+            let best = at_step.iter().map(|h| (h.0, h.1)).min();
+            at_step.into_iter().filter(|h| Some((h.0, h.1)) == best).collect()
         };
         let mut want: Vec<_> = chosen.into_iter().map(|(d, i, name, id)| (d, name, id, tags[i].1, tags[i].0)).collect();
         want.sort();

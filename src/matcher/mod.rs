@@ -462,16 +462,22 @@ impl Matcher {
     }
 
     /// A robust query ([`crate::robust`]): every hash of the upload searched in one index
-    /// pass. The extra hashes (other orientations, regions) are a fallback, because each is
-    /// one more chance to meet an unrelated entry:
+    /// pass, then trusted in the order of how much they assume ([`RobustHash::steps`]):
     /// - when the plain hash matches, its matches are returned, exactly as [`Matcher::query`]'s;
-    /// - otherwise the extra hashes match within the smaller of each list's threshold and the
-    ///   query's [`RobustHashes::extra_threshold`], and only the nearest are reported: the
-    ///   entries at the smallest distance from the first extra hash that reaches it (an image
-    ///   listed twice, in two lists, is reported twice). Two listed images that are rotations
-    ///   or mirror images of one another cannot both be reported for one upload.
+    /// - otherwise the hashes one step away (another orientation of the whole upload, or a
+    ///   picture found inside bars or a frame, as it is), and only if those match nothing, the
+    ///   hashes two steps away (another orientation of such a picture). These extra hashes
+    ///   match within the smaller of each list's threshold and the query's
+    ///   [`RobustHashes::extra_threshold`], and only the nearest entries are reported: those at
+    ///   the smallest distance from the first hash of the step that reaches it (an image listed
+    ///   twice, in two lists, is reported twice).
     ///
-    /// Each match names the orientation and region of the hash that hit.
+    /// Every extra hash is one more chance to meet an unrelated entry; going step by step and
+    /// keeping the nearest keeps that chance low (two listed images that are rotations or
+    /// mirror images of one another are not both reported for one upload). Each match names
+    /// the orientation and region of the hash that hit.
+    ///
+    /// [`RobustHash::steps`]: crate::robust::RobustHash::steps
     ///
     /// # Errors
     /// [`Error::LowQuality`] if no hash of the upload reaches `options.quality_floor`.
@@ -497,37 +503,36 @@ impl Matcher {
         let queries: Vec<Hash256> = usable.iter().map(|h| h.pdq.hash).collect();
         let state = self.read();
         let r = state.max_threshold();
-        let (plain, extra): (Vec<_>, Vec<_>) = state
-            .store
-            .radius_multi(&queries, r)
-            .into_iter()
-            .partition(|(q, _)| usable[*q].is_plain());
+        let hits = state.store.radius_multi(&queries, r);
         let tagged = |q: usize, hit: Hit| (usable[q].orientation, usable[q].region, hit);
-        let found = state.matches(plain.into_iter().map(|(q, hit)| tagged(q, hit)), true);
+        let plain = hits.iter().filter(|(q, _)| usable[*q].is_plain());
+        let found = state.matches(plain.map(|&(q, hit)| tagged(q, hit)), true);
         if !found.is_empty() {
             return Ok(found);
         }
-        let extra: Vec<_> = extra
-            .into_iter()
-            .filter(|(_, hit)| hit.distance <= upload.extra_threshold)
-            .collect();
-        // Entries usable under their list's threshold, then the nearest of them from the
-        // first hash that reaches that distance.
-        let usable_hits: Vec<(usize, Hit)> = extra
-            .into_iter()
-            .filter(|&(_, hit)| state.usable(hit, true))
-            .collect();
-        let Some(&(best_q, best)) = usable_hits.iter().min_by_key(|(q, hit)| (hit.distance, *q))
-        else {
-            return Ok(Vec::new());
-        };
-        Ok(state.matches(
-            usable_hits
-                .into_iter()
-                .filter(|&(q, hit)| q == best_q && hit.distance == best.distance)
-                .map(|(q, hit)| tagged(q, hit)),
-            true,
-        ))
+        for steps in 1..=2 {
+            let step_hits: Vec<(usize, Hit)> = hits
+                .iter()
+                .copied()
+                .filter(|&(q, hit)| {
+                    usable[q].steps() == steps
+                        && hit.distance <= upload.extra_threshold
+                        && state.usable(hit, true)
+                })
+                .collect();
+            let Some(&(best_q, best)) = step_hits.iter().min_by_key(|(q, hit)| (hit.distance, *q))
+            else {
+                continue;
+            };
+            return Ok(state.matches(
+                step_hits
+                    .into_iter()
+                    .filter(|&(q, hit)| q == best_q && hit.distance == best.distance)
+                    .map(|(q, hit)| tagged(q, hit)),
+                true,
+            ));
+        }
+        Ok(Vec::new())
     }
 
     /// [`Matcher::query`] for many uploads, in parallel.

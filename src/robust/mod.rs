@@ -133,7 +133,14 @@ pub struct RobustHash {
 impl RobustHash {
     /// Whether this is the plain hash (whole upload, as it is).
     pub fn is_plain(&self) -> bool {
-        self.region == Region::Whole && self.orientation == Dihedral::Original
+        self.steps() == 0
+    }
+
+    /// How far this hash is from the upload as it is: 0 for the plain hash, 1 for another
+    /// orientation of the whole upload or a region as it is, 2 for another orientation of a
+    /// region. The matcher trusts fewer steps first ([`crate::matcher::Matcher::query_robust`]).
+    pub fn steps(&self) -> u8 {
+        u8::from(self.region != Region::Whole) + u8::from(self.orientation != Dihedral::Original)
     }
 }
 
@@ -230,18 +237,31 @@ pub fn hashes(
             if region == Region::Whole {
                 // The whole upload: orientations in pixel space (the plain hash is there).
                 for &o in &orientations[1..] {
-                    push(region, rect, o, pdq::hash_with(&orient(&view, o)?.view(), settings.luma)?);
+                    push(
+                        region,
+                        rect,
+                        o,
+                        pdq::hash_with(&orient(&view, o)?.view(), settings.luma)?,
+                    );
                 }
             } else if options.orientations {
                 // A region found inside a frame: its orientations through the DCT shortcut,
                 // one PDQ instead of eight for a rarer case (a turned copy inside bars).
                 let dihedral = pdq::hash_dihedral(&view, settings.luma)?;
                 for (o, hash) in dihedral.iter() {
-                    let pdq = PdqHash { hash, quality: dihedral.quality };
+                    let pdq = PdqHash {
+                        hash,
+                        quality: dihedral.quality,
+                    };
                     push(region, rect, o, pdq);
                 }
             } else {
-                push(region, rect, Dihedral::Original, pdq::hash_with(&view, settings.luma)?);
+                push(
+                    region,
+                    rect,
+                    Dihedral::Original,
+                    pdq::hash_with(&view, settings.luma)?,
+                );
             }
         }
     }
