@@ -265,6 +265,10 @@ typedef struct hm_robust_options {
    */
   bool embedded;
   /**
+   * Hash the upload turned back, if it was turned by a few degrees on its own canvas.
+   */
+  bool tilt;
+  /**
    * Largest distance at which an extra hash (not the plain one) matches.
    */
   uint32_t extra_threshold;
@@ -772,6 +776,11 @@ typedef struct hm_video_match {
  * A picture embedded in a larger frame (a screenshot's window, a caption band).
  */
 #define HM_REGION_EMBEDDED 2
+
+/**
+ * The upload turned back by the few degrees it was turned on its own canvas.
+ */
+#define HM_REGION_TILTED 3
 
 #ifdef __cplusplus
 extern "C" {

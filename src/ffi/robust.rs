@@ -14,6 +14,8 @@ pub const HM_REGION_WHOLE: hm_region = 0;
 pub const HM_REGION_BARS: hm_region = 1;
 /// A picture embedded in a larger frame (a screenshot's window, a caption band).
 pub const HM_REGION_EMBEDDED: hm_region = 2;
+/// The upload turned back by the few degrees it was turned on its own canvas.
+pub const HM_REGION_TILTED: hm_region = 3;
 
 /// The C number of a region.
 pub(crate) fn region_number(region: Region) -> hm_region {
@@ -21,6 +23,7 @@ pub(crate) fn region_number(region: Region) -> hm_region {
         Region::Whole => HM_REGION_WHOLE,
         Region::Bars => HM_REGION_BARS,
         Region::Embedded => HM_REGION_EMBEDDED,
+        Region::Tilted => HM_REGION_TILTED,
     }
 }
 
@@ -34,6 +37,8 @@ pub struct hm_robust_options {
     pub bars: bool,
     /// Hash a picture embedded in a larger frame, if one is found.
     pub embedded: bool,
+    /// Hash the upload turned back, if it was turned by a few degrees on its own canvas.
+    pub tilt: bool,
     /// Largest distance at which an extra hash (not the plain one) matches.
     pub extra_threshold: u32,
 }
@@ -44,6 +49,7 @@ impl From<&hm_robust_options> for RobustOptions {
             orientations: o.orientations,
             bars: o.bars,
             embedded: o.embedded,
+            tilt: o.tilt,
             extra_threshold: o.extra_threshold,
         }
     }
@@ -55,6 +61,7 @@ fn default_options() -> hm_robust_options {
         orientations: d.orientations,
         bars: d.bars,
         embedded: d.embedded,
+        tilt: d.tilt,
         extra_threshold: d.extra_threshold,
     }
 }

@@ -7,6 +7,8 @@
 //! - the picture inside uniform **bars** (letterbox, pillarbox, padding: [`frame::bars`]);
 //! - a picture **embedded** in a larger frame (a screenshot's window, a caption band:
 //!   [`frame::embedded`]);
+//! - the upload **turned back** when it was turned by a few degrees on its own canvas (black
+//!   corners: [`tilt`]);
 //!
 //! and every orientation of each region found. The plain hash is always the first one and is
 //! computed exactly as without the robust mode, so plain matching is unchanged. Each extra hash
@@ -32,6 +34,7 @@
 
 pub mod frame;
 mod orient;
+pub mod tilt;
 
 pub use frame::Rect;
 pub use orient::orient;
@@ -53,6 +56,9 @@ pub enum Region {
     Bars,
     /// A picture embedded in a larger frame ([`frame::embedded`]).
     Embedded,
+    /// The upload turned back by the few degrees it was turned on its own canvas
+    /// ([`tilt::detect`]), the lost corners filled in.
+    Tilted,
 }
 
 impl Region {
@@ -62,6 +68,7 @@ impl Region {
             Region::Whole => "whole",
             Region::Bars => "bars",
             Region::Embedded => "embedded",
+            Region::Tilted => "tilted",
         }
     }
 }
@@ -81,6 +88,8 @@ pub struct RobustOptions {
     pub bars: bool,
     /// Hash a picture embedded in a larger frame, if one is found.
     pub embedded: bool,
+    /// Hash the upload turned back, if it was turned by a few degrees on its own canvas.
+    pub tilt: bool,
     /// Largest distance at which an extra hash (anything but the plain one) matches; the
     /// list's own threshold applies too. Stricter than 31 so that the extra chances do not
     /// raise the false-match rate (see `benches/README.md` for how it was chosen).
@@ -101,6 +110,7 @@ impl Default for RobustOptions {
             orientations: true,
             bars: true,
             embedded: true,
+            tilt: true,
             extra_threshold: EXTRA_THRESHOLD,
         }
     }
@@ -112,6 +122,7 @@ impl RobustOptions {
         orientations: false,
         bars: false,
         embedded: false,
+        tilt: false,
         extra_threshold: 0,
     };
 }
@@ -263,6 +274,11 @@ pub fn hashes(
                     pdq::hash_with(&view, settings.luma)?,
                 );
             }
+        }
+        if let Some(degrees) = options.tilt.then(|| tilt::detect(&work)).flatten() {
+            let straight = tilt::straighten(&work, degrees)?;
+            let hash = pdq::hash_with(&straight.view(), settings.luma)?;
+            push(Region::Tilted, None, Dihedral::Original, hash);
         }
     }
     if out.is_empty() {
