@@ -24,6 +24,17 @@ const SIZES: [(u32, u32); 2] = [(720, 480), (1280, 720)];
 
 const MODES: [&str; 5] = ["plain", "dct-dihedral", "orientations", "frames", "robust"];
 
+/// The modes as `hashmatch eval` defines them.
+fn options(mode: &str) -> RobustOptions {
+    hashmatch::eval::measure::Mode::standard()
+        .into_iter()
+        .find_map(|(name, m)| match m {
+            hashmatch::eval::measure::Mode::Robust(o) if name == mode => Some(o),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
 fn encode_jpeg(img: &RgbImage) -> Vec<u8> {
     let mut bytes = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 90)
@@ -49,22 +60,6 @@ fn screenshot(img: &RgbImage) -> RgbImage {
     );
     imageops::replace(&mut shot, &small, x0 as i64, y0 as i64);
     shot
-}
-
-fn options(mode: &str) -> RobustOptions {
-    let all = RobustOptions::default();
-    match mode {
-        "orientations" => RobustOptions {
-            bars: false,
-            embedded: false,
-            ..all
-        },
-        "frames" => RobustOptions {
-            orientations: false,
-            ..all
-        },
-        _ => all,
-    }
 }
 
 fn bench(c: &mut Criterion) {

@@ -95,7 +95,7 @@ struct EvalArgs {
     #[arg(long, value_delimiter = ',', default_value = "31")]
     thresholds: Vec<u32>,
     /// Query modes to compare, comma separated: plain, dct-dihedral, orientations, frames,
-    /// robust (default: all).
+    /// tilt, robust (default: all).
     #[arg(long, value_delimiter = ',')]
     modes: Vec<String>,
     /// The robust modes' threshold for extra hashes.

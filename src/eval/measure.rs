@@ -32,29 +32,37 @@ pub enum Mode {
 }
 
 impl Mode {
-    /// The modes `hashmatch eval` compares by default: plain, the DCT shortcut, the pixel
-    /// orientations alone, the frames alone, and the whole robust mode.
+    /// The modes `hashmatch eval` compares by default: plain, the DCT shortcut, each part of
+    /// the robust mode alone (pixel-space orientations; bars and embedded pictures; tilt),
+    /// and the whole robust mode.
     pub fn standard() -> Vec<(String, Mode)> {
-        let robust = RobustOptions::default();
+        let only = RobustOptions {
+            extra_threshold: crate::robust::EXTRA_THRESHOLD,
+            ..RobustOptions::PLAIN
+        };
         vec![
             ("plain".into(), Mode::Plain),
             ("dct-dihedral".into(), Mode::DctDihedral),
             (
                 "orientations".into(),
                 Mode::Robust(RobustOptions {
-                    bars: false,
-                    embedded: false,
-                    ..robust
+                    orientations: true,
+                    ..only
                 }),
             ),
             (
                 "frames".into(),
                 Mode::Robust(RobustOptions {
-                    orientations: false,
-                    ..robust
+                    bars: true,
+                    embedded: true,
+                    ..only
                 }),
             ),
-            ("robust".into(), Mode::Robust(robust)),
+            (
+                "tilt".into(),
+                Mode::Robust(RobustOptions { tilt: true, ..only }),
+            ),
+            ("robust".into(), Mode::Robust(RobustOptions::default())),
         ]
     }
 }
