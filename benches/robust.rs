@@ -73,7 +73,7 @@ fn bench(c: &mut Criterion) {
         ];
         let matcher = Matcher::new();
         matcher
-            .add_list("known", ListSettings::default())
+            .add_list("known", ListSettings::robust())
             .expect("list");
         let mut rng = Rng(7);
         let mut entries: Vec<Entry> = (0..100_000u64)

@@ -309,6 +309,10 @@ typedef struct hm_list_info {
    * Whether the list takes part in queries.
    */
   bool enabled;
+  /**
+   * Whether the list accepts a robust query's extra hashes (`hm_matcher_set_list_robust`).
+   */
+  bool robust;
 } hm_list_info;
 
 /**
@@ -1035,7 +1039,8 @@ hm_status hm_matcher_add_list(struct hm_matcher *matcher,
                               struct hm_error *err);
 
 /**
- * Changes the threshold and enabled flag of the list `name`. Thread-safe.
+ * Changes the threshold and enabled flag of the list `name` (its robust flag stays).
+ * Thread-safe.
  *
  * Returns `HM_OK`; `HM_NULL_ARGUMENT` if `matcher` or `name` is NULL; `HM_INVALID_ARGUMENT` if
  * `name` is not UTF-8; `HM_UNKNOWN_LIST` if there is no such list.
@@ -1045,6 +1050,19 @@ hm_status hm_matcher_set_list(struct hm_matcher *matcher,
                               uint32_t threshold,
                               bool enabled,
                               struct hm_error *err);
+
+/**
+ * Whether the list `name` accepts matches of a robust query's extra hashes (other
+ * orientations, pictures inside bars or frames: `hm_matcher_query_robust`). Lists are added
+ * with it off: only their plain hash matches until it is turned on. Thread-safe.
+ *
+ * Returns `HM_OK`; `HM_NULL_ARGUMENT` if `matcher` or `name` is NULL; `HM_INVALID_ARGUMENT` if
+ * `name` is not UTF-8; `HM_UNKNOWN_LIST` if there is no such list.
+ */
+hm_status hm_matcher_set_list_robust(struct hm_matcher *matcher,
+                                     const char *name,
+                                     bool robust,
+                                     struct hm_error *err);
 
 /**
  * Writes the counts and settings of the list `name` to `*out`. Thread-safe.
@@ -1229,8 +1247,9 @@ hm_status hm_matcher_query_dihedral(const struct hm_matcher *matcher,
 
 /**
  * The robust query (from `hm_hasher_robust_*`): when the plain hash matches, its matches, as
- * `hm_matcher_query` gives them; otherwise the nearest entries that the extra hashes (other
- * orientations, pictures inside bars or frames) meet within the smaller of the list's
+ * `hm_matcher_query` gives them; otherwise the nearest entries of lists that accept them
+ * (`hm_matcher_set_list_robust`) that the extra hashes (other orientations, pictures inside
+ * bars or frames) meet within the smaller of the list's
  * threshold and the options' `extra_threshold`. Each match's `orientation` and `region` say
  * which hash hit. Ownership as `hm_matcher_query`. Thread-safe.
  *

@@ -32,7 +32,7 @@
 //!  1 strings        count u32, then per string: byte length u32, UTF-8 bytes (list names
 //!                   and disable reasons; equal strings stored once)
 //!  2 lists          28 bytes per list: name u32 (string number), threshold u32, flags u32
-//!                   (bit 0: enabled), entries u64, disabled u64 (checked against the entries)
+//!                   (bit 0: enabled, bit 1: robust), entries u64, disabled u64 (checked against the entries)
 //!  3 hashes         n x 32 bytes: the four 64-bit words of each hash, least significant first
 //!  4 entry ids      n x u64
 //!  5 entry lists    n x u32: the entry's list, numbered as in section 2
@@ -81,6 +81,8 @@ const DESCRIPTOR_LEN: usize = 20;
 const LIST_LEN: usize = 28;
 const NO_STRING: u32 = u32::MAX;
 const LIST_ENABLED: u32 = 1;
+/// List flag: the list accepts matches of a robust query's extra hashes.
+const LIST_ROBUST: u32 = 2;
 /// Bucket starts per chunk of the multi-index (65 536 values + the end).
 const INDEX_OFFSETS: usize = (1 << 16) + 1;
 const CHUNKS: usize = 16;
@@ -241,7 +243,8 @@ fn encode(parts: &Parts) -> Result<Vec<Cow<'_, [u8]>>> {
     for ((name, settings), (n, disabled)) in parts.lists.iter().zip(&counts) {
         lists.extend_from_slice(&strings.number(name)?.to_le_bytes());
         lists.extend_from_slice(&settings.threshold.to_le_bytes());
-        let flags = if settings.enabled { LIST_ENABLED } else { 0 };
+        let flags = if settings.enabled { LIST_ENABLED } else { 0 }
+            | if settings.robust { LIST_ROBUST } else { 0 };
         lists.extend_from_slice(&flags.to_le_bytes());
         lists.extend_from_slice(&n.to_le_bytes());
         lists.extend_from_slice(&disabled.to_le_bytes());
@@ -533,12 +536,13 @@ fn decode(path: &Path, map: Arc<Mmap>) -> Result<Matcher> {
     for (i, l) in payload(1).chunks_exact(LIST_LEN).enumerate() {
         let name = string(u32_at(l, 0), &|| format!("the name of list {i}"))?;
         let flags = u32_at(l, 8);
-        if flags & !LIST_ENABLED != 0 {
+        if flags & !(LIST_ENABLED | LIST_ROBUST) != 0 {
             return Err(check.malformed(format!("list {name:?} has unknown flags {flags:#x}")));
         }
         let settings = ListSettings {
             threshold: u32_at(l, 4),
             enabled: flags & LIST_ENABLED != 0,
+            robust: flags & LIST_ROBUST != 0,
         };
         stored_counts.push((u64_at(l, 12), u64_at(l, 20)));
         lists.push((name, settings));

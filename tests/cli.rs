@@ -1140,6 +1140,27 @@ fn scan_robust_names_the_orientation_and_region_that_matched() {
         uploads,
     ]);
     assert!(out.contains("no match"), "{out}");
+
+    // Lists in a snapshot opt in (index build --robust); one that has not matches plainly only.
+    let (plain_snap, robust_snap) = (dir.join("plain.hmx"), dir.join("robust.hmx"));
+    let (p, r) = (plain_snap.to_str().unwrap(), robust_snap.to_str().unwrap());
+    assert_eq!(run(&["index", "build", "--list", list, "--out", p]).0, 0);
+    assert_eq!(
+        run(&["index", "build", "--robust", "--list", list, "--out", r]).0,
+        0
+    );
+    let (_, out, err) = run(&["scan", "--robust", "--index", p, uploads]);
+    assert!(
+        out.contains("no match") && err.contains("no list accepts robust matches"),
+        "{out}{err}"
+    );
+    let (_, out, _) = run(&["scan", "--robust", "--index", r, uploads]);
+    assert!(out.contains("orientation rot90 region bars"), "{out}");
+    let (_, out, _) = run(&["stats", r]);
+    assert_eq!(
+        out,
+        "known: 1 entries, 0 disabled, threshold 31, enabled, robust\n"
+    );
 }
 
 #[test]

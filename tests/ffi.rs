@@ -1268,7 +1268,8 @@ fn changes_are_seen_by_the_next_query_and_errors_name_what_is_wrong() {
                 entries: 1,
                 disabled: 1,
                 threshold: 31,
-                enabled: true
+                enabled: true,
+                robust: false
             }
         );
         ok(hm_matcher_query(m, &up, null(), &mut out, &mut err), &err);

@@ -88,6 +88,7 @@ enum Op {
         list: usize,
         threshold: u32,
         enabled: bool,
+        robust: bool,
     },
     /// Fold the changes so far into the index (normally automatic past thousands of changes).
     Compact,
@@ -100,7 +101,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0..3usize, 0..40u64).prop_map(|(list, id)| Op::Remove { list, id }),
         2 => (0..3usize, 0..40u64).prop_map(|(list, id)| Op::Disable { list, id }),
         1 => (0..3usize, 0..40u64).prop_map(|(list, id)| Op::Enable { list, id }),
-        1 => (0..3usize, 0..64u32, any::<bool>()).prop_map(|(list, threshold, enabled)| Op::SetList { list, threshold, enabled }),
+        1 => (0..3usize, 0..64u32, any::<bool>(), any::<bool>()).prop_map(|(list, threshold, enabled, robust)| Op::SetList { list, threshold, enabled, robust }),
         1 => Just(Op::Compact),
     ]
 }
@@ -124,9 +125,10 @@ proptest! {
         let centres: Vec<Hash256> = centres.into_iter().map(Hash256::from_words).collect();
         let matcher = match kind { Some(k) => Matcher::with_index(k), None => Matcher::new() };
         let mut model: Model = BTreeMap::new();
-        for name in LISTS {
-            matcher.add_list(name, ListSettings::default()).unwrap();
-            model.insert(name.to_string(), (ListSettings::default(), BTreeMap::new()));
+        for (i, name) in LISTS.into_iter().enumerate() {
+            let settings = ListSettings { robust: i != 1, ..Default::default() };
+            matcher.add_list(name, settings).unwrap();
+            model.insert(name.to_string(), (settings, BTreeMap::new()));
         }
         for op in ops {
             match op {
@@ -161,8 +163,8 @@ proptest! {
                         None => prop_assert!(result.is_err()),
                     }
                 }
-                Op::SetList { list, threshold, enabled } => {
-                    let settings = ListSettings { threshold, enabled };
+                Op::SetList { list, threshold, enabled, robust } => {
+                    let settings = ListSettings { threshold, enabled, robust };
                     matcher.set_list(LISTS[list], settings).unwrap();
                     model.get_mut(LISTS[list]).unwrap().0 = settings;
                 }
@@ -209,7 +211,7 @@ proptest! {
                 if disabled { continue; }
                 for (i, v) in variants.iter().enumerate() {
                     let d = v.distance(&hash);
-                    if d <= settings.threshold && (i == 0 || d <= extra) {
+                    if d <= settings.threshold && (i == 0 || (d <= extra && settings.robust)) {
                         hits.push((d, i, name.clone(), id));
                     }
                 }
@@ -286,6 +288,7 @@ fn duplicates_and_provenance_are_kept() {
             ListSettings {
                 threshold: 10,
                 enabled: true,
+                robust: false,
             },
         )
         .unwrap();

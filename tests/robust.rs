@@ -45,7 +45,7 @@ fn jpeg(img: &RgbImage) -> Vec<u8> {
 fn list() -> Matcher {
     let hasher = Hasher::default();
     let matcher = Matcher::new();
-    matcher.add_list("known", ListSettings::default()).unwrap();
+    matcher.add_list("known", ListSettings::robust()).unwrap();
     for (id, path) in std::iter::once(ORIGINAL).chain(UNRELATED).enumerate() {
         let hash = hasher.hash_file(path).unwrap().hash;
         matcher

@@ -51,6 +51,7 @@ fn sample() -> Matcher {
         ListSettings {
             threshold: 10,
             enabled: true,
+            robust: true,
         },
     )
     .unwrap();
@@ -59,6 +60,7 @@ fn sample() -> Matcher {
         ListSettings {
             threshold: 40,
             enabled: false,
+            robust: false,
         },
     )
     .unwrap();
@@ -220,6 +222,7 @@ fn small() -> Matcher {
         ListSettings {
             threshold: 7,
             enabled: false,
+            robust: false,
         },
     )
     .unwrap();
@@ -562,7 +565,7 @@ proptest! {
         let dir = scratch("prop");
         let m = Matcher::new();
         for (i, &(threshold, enabled)) in lists.iter().enumerate() {
-            m.add_list(&format!("list {i}"), ListSettings { threshold, enabled }).unwrap();
+            m.add_list(&format!("list {i}"), ListSettings { threshold, enabled, robust: i % 2 == 0 }).unwrap();
         }
         for (list, id, h, label, op) in ops {
             let name = format!("list {}", list % lists.len());

@@ -219,6 +219,9 @@ struct ImportArgs {
     /// Skip malformed lines (reported on stderr) instead of refusing the file.
     #[arg(long)]
     lenient: bool,
+    /// The list accepts matches of the robust mode's extra hashes (`scan --robust`).
+    #[arg(long)]
+    robust: bool,
 }
 
 #[derive(clap::Args)]
@@ -261,6 +264,9 @@ struct ListArgs {
 struct BuildArgs {
     #[command(flatten)]
     lists: ListArgs,
+    /// The lists accept matches of the robust mode's extra hashes (`scan --robust`).
+    #[arg(long)]
+    robust: bool,
     /// The snapshot to write.
     #[arg(long)]
     out: PathBuf,
@@ -653,9 +659,16 @@ fn run_hash(args: HashArgs) -> Result<ExitCode, String> {
 }
 
 /// Adds one list per file to `matcher`, named after the file's stem.
-fn load_lists(matcher: &Matcher, args: &ListArgs) -> Result<(), String> {
+/// Adds one list per file to `matcher`, named after the file's stem; `robust`: the lists accept
+/// the robust mode's extra hashes.
+fn load_lists(matcher: &Matcher, args: &ListArgs, robust: bool) -> Result<(), String> {
     for path in &args.lists {
-        add_list_file(matcher, path, None, args.threshold, args.lenient)?;
+        let settings = ListSettings {
+            threshold: args.threshold,
+            enabled: true,
+            robust,
+        };
+        add_list_file(matcher, path, None, settings, args.lenient)?;
     }
     Ok(())
 }
@@ -665,7 +678,7 @@ fn add_list_file(
     matcher: &Matcher,
     path: &Path,
     name: Option<&str>,
-    threshold: u32,
+    settings: ListSettings,
     lenient: bool,
 ) -> Result<usize, String> {
     let name = name.map(str::to_string).unwrap_or_else(|| {
@@ -689,10 +702,6 @@ fn add_list_file(
     if parsed.entries.is_empty() {
         return Err(format!("{}: no PDQ hashes in this list", path.display()));
     }
-    let settings = ListSettings {
-        threshold,
-        enabled: true,
-    };
     matcher
         .add_list(&name, settings)
         .and_then(|()| matcher.insert_many(&name, parsed.entries))
@@ -715,7 +724,11 @@ fn run_list(command: ListCommand) -> Result<ExitCode, String> {
                 &matcher,
                 &args.file,
                 args.name.as_deref(),
-                args.threshold,
+                ListSettings {
+                    threshold: args.threshold,
+                    enabled: true,
+                    robust: args.robust,
+                },
                 args.lenient,
             )?;
             format!("imported {added} entries from {}", args.file.display())
@@ -750,7 +763,7 @@ fn run_index(command: IndexCommand) -> Result<ExitCode, String> {
     let steps = progress_steps();
     steps.set_message("reading the lists");
     let matcher = Matcher::new();
-    load_lists(&matcher, &args.lists)?;
+    load_lists(&matcher, &args.lists, args.robust)?;
     steps.set_message("building the index");
     matcher.compact();
     steps.set_message(format!("writing {}", args.out.display()));
@@ -774,12 +787,13 @@ fn run_stats(args: StatsArgs) -> Result<ExitCode, String> {
         let written = match args.format {
             MatchFormat::Text => writeln!(
                 out,
-                "{}: {} entries, {} disabled, threshold {}, {}",
+                "{}: {} entries, {} disabled, threshold {}, {}{}",
                 s.name,
                 s.entries,
                 s.disabled,
                 s.threshold,
-                if s.enabled { "enabled" } else { "disabled" }
+                if s.enabled { "enabled" } else { "disabled" },
+                if s.robust { ", robust" } else { "" }
             ),
             MatchFormat::Json => writeln!(out, "{}", serde_json::json!(s)),
         };
@@ -817,8 +831,9 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode, String> {
     Ok(outcome.exit_code())
 }
 
-/// The lists uploads are matched against: a snapshot and/or list files.
-fn open_lists(command: &str, args: &UploadArgs) -> Result<Matcher, String> {
+/// The lists uploads are matched against: a snapshot and/or list files (which accept robust
+/// matches when the query is robust).
+fn open_lists(command: &str, args: &UploadArgs, mode: ImageMode) -> Result<Matcher, String> {
     let matcher = match &args.index {
         Some(path) => Matcher::open(path).map_err(|e| e.to_string())?,
         None if args.lists.lists.is_empty() => {
@@ -828,7 +843,14 @@ fn open_lists(command: &str, args: &UploadArgs) -> Result<Matcher, String> {
         }
         None => Matcher::new(),
     };
-    load_lists(&matcher, &args.lists)?;
+    let robust = matches!(mode, ImageMode::Robust(_));
+    load_lists(&matcher, &args.lists, robust)?;
+    if robust && !matcher.stats().iter().any(|l| l.robust) {
+        eprintln!(
+            "hashmatch: no list accepts robust matches (index build --robust, list import \
+             --robust): only the plain hash is matched"
+        );
+    }
     Ok(matcher)
 }
 
@@ -836,7 +858,7 @@ fn open_lists(command: &str, args: &UploadArgs) -> Result<Matcher, String> {
 /// video to its vPDQ records), match it against the lists and print one record per upload;
 /// failures and skips go to stderr.
 fn match_uploads(command: &str, args: &UploadArgs, mode: ImageMode) -> Result<Outcome, String> {
-    let matcher = open_lists(command, args)?;
+    let matcher = open_lists(command, args, mode)?;
     let videos = open_video_lists(&args.videos)?;
     let mut outcome = Outcome::default();
     let results = hash_files(

@@ -207,6 +207,7 @@ where
         ListSettings {
             threshold: max_t,
             enabled: true,
+            robust: true,
         },
     )?;
     let mut skipped = Vec::new();

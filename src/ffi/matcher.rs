@@ -191,6 +191,8 @@ pub struct hm_list_info {
     pub threshold: u32,
     /// Whether the list takes part in queries.
     pub enabled: bool,
+    /// Whether the list accepts a robust query's extra hashes (`hm_matcher_set_list_robust`).
+    pub robust: bool,
 }
 
 /// Creates an empty matcher using index `kind` (an `HM_INDEX_*` value; `HM_INDEX_AUTO` is
@@ -305,14 +307,19 @@ pub unsafe extern "C" fn hm_matcher_add_list(
             let matcher = deref(matcher, "matcher")?;
             // SAFETY: `name` is NULL or NUL-terminated.
             let name = utf8(name, "name")?;
-            let settings = ListSettings { threshold, enabled };
+            let settings = ListSettings {
+                threshold,
+                enabled,
+                ..Default::default()
+            };
             matcher.inner.add_list(name, settings)?;
             Ok(())
         })
     }
 }
 
-/// Changes the threshold and enabled flag of the list `name`. Thread-safe.
+/// Changes the threshold and enabled flag of the list `name` (its robust flag stays).
+/// Thread-safe.
 ///
 /// Returns `HM_OK`; `HM_NULL_ARGUMENT` if `matcher` or `name` is NULL; `HM_INVALID_ARGUMENT` if
 /// `name` is not UTF-8; `HM_UNKNOWN_LIST` if there is no such list.
@@ -331,8 +338,36 @@ pub unsafe extern "C" fn hm_matcher_set_list(
             let matcher = deref(matcher, "matcher")?;
             // SAFETY: `name` is NULL or NUL-terminated.
             let name = utf8(name, "name")?;
-            let settings = ListSettings { threshold, enabled };
-            matcher.inner.set_list(name, settings)?;
+            matcher.inner.change_list(name, |s| {
+                s.threshold = threshold;
+                s.enabled = enabled;
+            })?;
+            Ok(())
+        })
+    }
+}
+
+/// Whether the list `name` accepts matches of a robust query's extra hashes (other
+/// orientations, pictures inside bars or frames: `hm_matcher_query_robust`). Lists are added
+/// with it off: only their plain hash matches until it is turned on. Thread-safe.
+///
+/// Returns `HM_OK`; `HM_NULL_ARGUMENT` if `matcher` or `name` is NULL; `HM_INVALID_ARGUMENT` if
+/// `name` is not UTF-8; `HM_UNKNOWN_LIST` if there is no such list.
+#[no_mangle]
+pub unsafe extern "C" fn hm_matcher_set_list_robust(
+    matcher: *mut hm_matcher,
+    name: *const c_char,
+    robust: bool,
+    err: *mut hm_error,
+) -> hm_status {
+    // SAFETY: `err` is NULL or valid by the documented contract.
+    unsafe {
+        boundary(err, || -> FfiResult {
+            // SAFETY: `matcher` is NULL or a live handle.
+            let matcher = deref(matcher, "matcher")?;
+            // SAFETY: `name` is NULL or NUL-terminated.
+            let name = utf8(name, "name")?;
+            matcher.inner.change_list(name, |s| s.robust = robust)?;
             Ok(())
         })
     }
@@ -366,6 +401,7 @@ pub unsafe extern "C" fn hm_matcher_list_info(
                 disabled: list.disabled as u64,
                 threshold: list.threshold,
                 enabled: list.enabled,
+                robust: list.robust,
             };
             // SAFETY: checked non-NULL.
             write_out(out, info);
@@ -788,8 +824,9 @@ pub unsafe extern "C" fn hm_matcher_query_dihedral(
 }
 
 /// The robust query (from `hm_hasher_robust_*`): when the plain hash matches, its matches, as
-/// `hm_matcher_query` gives them; otherwise the nearest entries that the extra hashes (other
-/// orientations, pictures inside bars or frames) meet within the smaller of the list's
+/// `hm_matcher_query` gives them; otherwise the nearest entries of lists that accept them
+/// (`hm_matcher_set_list_robust`) that the extra hashes (other orientations, pictures inside
+/// bars or frames) meet within the smaller of the list's
 /// threshold and the options' `extra_threshold`. Each match's `orientation` and `region` say
 /// which hash hit. Ownership as `hm_matcher_query`. Thread-safe.
 ///

@@ -37,6 +37,9 @@ pub struct ListSettings {
     pub threshold: u32,
     /// Whether the list takes part in queries.
     pub enabled: bool,
+    /// Whether the list accepts matches of a robust query's extra hashes (other orientations,
+    /// regions: [`Matcher::query_robust`]); off by default, when only the plain hash matches it.
+    pub robust: bool,
 }
 
 impl Default for ListSettings {
@@ -44,6 +47,17 @@ impl Default for ListSettings {
         ListSettings {
             threshold: pdq::MATCH_THRESHOLD,
             enabled: true,
+            robust: false,
+        }
+    }
+}
+
+impl ListSettings {
+    /// The default settings with robust matches accepted.
+    pub fn robust() -> Self {
+        ListSettings {
+            robust: true,
+            ..Default::default()
         }
     }
 }
@@ -97,6 +111,8 @@ pub struct ListStats {
     pub threshold: u32,
     /// Whether the list takes part in queries.
     pub enabled: bool,
+    /// Whether the list accepts a robust query's extra hashes.
+    pub robust: bool,
 }
 
 /// Named hash lists and the index over all their entries.
@@ -230,14 +246,24 @@ impl Matcher {
         Ok(())
     }
 
-    /// Changes a list's threshold and enabled flag.
+    /// Changes a list's settings (threshold, enabled, robust).
     ///
     /// # Errors
     /// [`Error::Matcher`] for an unknown list.
     pub fn set_list(&self, name: &str, settings: ListSettings) -> Result<()> {
+        self.change_list(name, |s| *s = settings)
+    }
+
+    /// Changes some of a list's settings in place, under one lock (the C API changes the
+    /// threshold and enabled flag, or the robust flag, keeping the rest).
+    pub(crate) fn change_list(
+        &self,
+        name: &str,
+        change: impl FnOnce(&mut ListSettings),
+    ) -> Result<()> {
         let mut state = self.write();
         let list = state.list_id(name)?;
-        state.lists[list as usize].settings = settings;
+        change(&mut state.lists[list as usize].settings);
         Ok(())
     }
 
@@ -467,7 +493,7 @@ impl Matcher {
     /// - otherwise the hashes one step away (another orientation of the whole upload, or a
     ///   picture found inside bars or a frame, as it is), and only if those match nothing, the
     ///   hashes two steps away (another orientation of such a picture). These extra hashes
-    ///   match within the smaller of each list's threshold and the query's
+    ///   match only entries of lists that accept them ([`ListSettings::robust`]), within the smaller of each list's threshold and the query's
     ///   [`RobustHashes::extra_threshold`], and only the nearest entries are reported: those at
     ///   the smallest distance from the first hash of the step that reaches it (an image listed
     ///   twice, in two lists, is reported twice).
@@ -518,6 +544,7 @@ impl Matcher {
                     usable[q].steps() == steps
                         && hit.distance <= upload.extra_threshold
                         && state.usable(hit, true)
+                        && state.accepts_robust(hit)
                 })
                 .collect();
             let Some(&(best_q, best)) = step_hits.iter().min_by_key(|(q, hit)| (hit.distance, *q))
@@ -569,6 +596,7 @@ impl Matcher {
                 disabled: l.disabled,
                 threshold: l.settings.threshold,
                 enabled: l.settings.enabled,
+                robust: l.settings.robust,
             })
             .collect()
     }
@@ -848,6 +876,13 @@ impl State {
             Some(kind) => kind,
             None => self.store.segment.kind(),
         }
+    }
+
+    /// Whether the hit's list accepts matches of a robust query's extra hashes.
+    fn accepts_robust(&self, hit: Hit) -> bool {
+        self.lists[self.store.list(hit.slot) as usize]
+            .settings
+            .robust
     }
 
     /// Whether a hit is an enabled entry of an enabled list (within the list's threshold when

@@ -876,6 +876,9 @@ static void test_robust(void) {
   OK(hm_matcher_new(HM_INDEX_AUTO, &m, &err));
   OK(hm_matcher_add_list(m, "known", 31, true, &err));
   OK(hm_matcher_insert(m, "known", &known.hash, 5, "landscape 5", &err));
+  hm_list_info info;
+  OK(hm_matcher_list_info(m, "known", &info, &err));
+  CHECK(!info.robust); /* lists opt in */
 
   const char *turned = path_in(root, "examples/uploads/reupload-rotated.jpg");
   hm_pdq_result plain;
@@ -897,6 +900,15 @@ static void test_robust(void) {
   OK(hm_matcher_query(m, &plain, NULL, &found, &err));
   CHECK(hm_matches_len(found) == 0);
   hm_matches_free(found);
+  found = NULL;
+  OK(hm_matcher_query_robust(m, hashes, NULL, &found, &err));
+  CHECK(hm_matches_len(found) == 0); /* the list has not opted in */
+  hm_matches_free(found);
+  OK(hm_matcher_set_list_robust(m, "known", true, &err));
+  OK(hm_matcher_set_list(m, "known", 31, true, &err)); /* keeps the robust flag */
+  OK(hm_matcher_list_info(m, "known", &info, &err));
+  CHECK(info.robust && info.threshold == 31);
+  FAILS(HM_UNKNOWN_LIST, hm_matcher_set_list_robust(m, "nope", true, &err));
   found = NULL;
   OK(hm_matcher_query_robust(m, hashes, NULL, &found, &err));
   CHECK(hm_matches_len(found) == 1);
