@@ -188,8 +188,9 @@ impl Hasher {
         self.floats_from_pixels(&decoded.pixels.view())
     }
 
-    /// Decodes as the resize policy wants.
-    fn decode(&self, bytes: &[u8]) -> Result<decode::Decoded> {
+    /// Decodes as the resize policy wants: `hash_bytes(b)` is `hash_pixels` of this (and so
+    /// for the dihedral and robust hashes), so one decode can serve several of them.
+    pub(crate) fn decode(&self, bytes: &[u8]) -> Result<decode::Decoded> {
         match self.config.resize {
             // A JPEG decoded at a reduced DCT scale skips most of the decoding work.
             ResizePolicy::Fast => {

@@ -558,6 +558,17 @@ impl Outcome {
     }
 }
 
+/// Starts the worker threads `--threads` asks for (default: one per core).
+fn start_threads(args: &HashingArgs) -> Result<(), String> {
+    if let Some(n) = args.threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .map_err(|e| format!("cannot start {n} threads: {e}"))?;
+    }
+    Ok(())
+}
+
 fn hasher_from(args: &HashingArgs) -> Hasher {
     Hasher::new(HasherConfig {
         decode: DecodeOptions {
@@ -590,12 +601,7 @@ fn hash_files(
     videos: Option<(&SamplingArgs, Option<&VideoIndex>)>,
     outcome: &mut Outcome,
 ) -> Result<Vec<(PathBuf, hashmatch::Result<Hashed>)>, String> {
-    if let Some(n) = args.threads {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global()
-            .map_err(|e| format!("cannot start {n} threads: {e}"))?;
-    }
+    start_threads(args)?;
     let hasher = hasher_from(args);
     let (files, walk_failed) = collect_files(paths);
     outcome.failed += walk_failed;
@@ -1218,12 +1224,7 @@ fn in_parallel(
 }
 
 fn run_eval(args: EvalArgs) -> Result<ExitCode, String> {
-    if let Some(n) = args.hashing.threads {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global()
-            .map_err(|e| format!("cannot start {n} threads: {e}"))?;
-    }
+    start_threads(&args.hashing)?;
     let mut modes = Mode::standard();
     for (_, mode) in &mut modes {
         if let Mode::Robust(options) = mode {

@@ -18,6 +18,7 @@ use crate::hash::pdq::PdqHash;
 use crate::hasher::Hasher;
 use crate::list::Entry;
 use crate::matcher::{ListSettings, Match, Matcher, QueryOptions};
+use crate::pixels::PixelView;
 use crate::robust::RobustOptions;
 
 /// A way of querying an upload.
@@ -238,10 +239,16 @@ where
             uploads.extend(variants(i, &originals[i].1));
             let mut out = Vec::new();
             for (transform, bytes) in uploads {
+                // One decode per upload, hashed in every mode (`hash_bytes` is `hash_pixels`
+                // of `Hasher::decode`).
+                let decoded = bytes.and_then(|b| plan.hasher.decode(&b));
+                let pixels = decoded.as_ref().map(|d| d.pixels.view());
                 let counts: Vec<Vec<Counts>> = plan
                     .modes
                     .iter()
-                    .map(|(_, mode)| count_upload(&matcher, plan, *mode, i, bytes.as_deref()))
+                    .map(|(_, mode)| {
+                        count_upload(&matcher, plan, *mode, i, pixels.as_ref().map_err(|e| *e))
+                    })
                     .collect();
                 out.push((transform, counts));
             }
@@ -281,7 +288,7 @@ fn count_upload(
     plan: &Plan<'_>,
     mode: Mode,
     own: usize,
-    bytes: std::result::Result<&[u8], &Error>,
+    pixels: std::result::Result<&PixelView<'_>, &Error>,
 ) -> Vec<Counts> {
     let n = plan.thresholds.len();
     let one = |f: fn(&mut Counts)| {
@@ -292,7 +299,7 @@ fn count_upload(
         f(&mut c);
         vec![c; n]
     };
-    let Ok(bytes) = bytes else {
+    let Ok(pixels) = pixels else {
         return one(|c| c.failed = 1);
     };
     let options = QueryOptions {
@@ -301,15 +308,15 @@ fn count_upload(
     let found: Result<Vec<Match>> = match mode {
         Mode::Plain => plan
             .hasher
-            .hash_bytes(bytes)
+            .hash_pixels(pixels)
             .and_then(|h| matcher.query(&h, &options)),
         Mode::DctDihedral => plan
             .hasher
-            .dihedral_bytes(bytes)
+            .dihedral_pixels(pixels)
             .and_then(|h| matcher.query_dihedral(&h, &options)),
         Mode::Robust(robust) => plan
             .hasher
-            .robust_bytes(bytes, &robust)
+            .robust_pixels(pixels, &robust)
             .and_then(|h| matcher.query_robust(&h, &options)),
     };
     let found = match found {

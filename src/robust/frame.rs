@@ -84,15 +84,24 @@ enum Line {
 }
 
 impl Line {
-    fn pixels<'c>(self, c: &'c Colours<'_>) -> impl Iterator<Item = Rgb> + 'c {
-        let (len, line) = match self {
-            Line::Row(_) => (c.width(), self),
-            Line::Column(_) => (c.height(), self),
-        };
-        (0..len).map(move |i| match line {
-            Line::Row(y) => c.at(i, y),
-            Line::Column(x) => c.at(x, i),
+    /// The (x, y) of the line's pixels `along` it (columns of a row, rows of a column).
+    fn points(self, along: std::ops::Range<u32>) -> impl Iterator<Item = (u32, u32)> {
+        along.map(move |i| match self {
+            Line::Row(y) => (i, y),
+            Line::Column(x) => (x, i),
         })
+    }
+
+    /// The line's whole length in `c`.
+    fn len(self, c: &Colours<'_>) -> u32 {
+        match self {
+            Line::Row(_) => c.width(),
+            Line::Column(_) => c.height(),
+        }
+    }
+
+    fn pixels<'c>(self, c: &'c Colours<'_>) -> impl Iterator<Item = Rgb> + 'c {
+        self.points(0..self.len(c)).map(|(x, y)| c.at(x, y))
     }
 }
 
@@ -219,17 +228,7 @@ pub fn embedded(view: &PixelView<'_>) -> Option<Rect> {
         }
         let k = seed_colour.len();
         seed_colour.push(colour);
-        let len = match side {
-            Side::Top | Side::Bottom => c.width(),
-            Side::Left | Side::Right => c.height(),
-        };
-        for i in 0..len {
-            let (x, y) = match line {
-                Line::Row(y) => (i, y),
-                Line::Column(x) => (x, i),
-            };
-            stack.push((x, y, k));
-        }
+        stack.extend(line.points(0..line.len(&c)).map(|(x, y)| (x, y, k)));
     }
     if seed_colour.is_empty() {
         return None;
@@ -284,15 +283,16 @@ pub fn embedded(view: &PixelView<'_>) -> Option<Rect> {
 
     // 3. Every trimmed side must meet the picture along a straight edge.
     let picture_share = |line: Line| {
-        let cells: Vec<usize> = match line {
-            Line::Row(y) => (rect.x..rect.x + rect.width)
-                .map(|x| y as usize * w + x as usize)
-                .collect(),
-            Line::Column(x) => (rect.y..rect.y + rect.height)
-                .map(|y| y as usize * w + x as usize)
-                .collect(),
+        let along = match line {
+            Line::Row(_) => rect.x..rect.x + rect.width,
+            Line::Column(_) => rect.y..rect.y + rect.height,
         };
-        cells.iter().filter(|&&i| !flooded[i]).count() as f64 / cells.len().max(1) as f64
+        let n = along.len();
+        let picture = line
+            .points(along)
+            .filter(|&(x, y)| !flooded[y as usize * w + x as usize])
+            .count();
+        picture as f64 / n.max(1) as f64
     };
     let edges = [
         (rect.y > 0, Line::Row(rect.y)),
