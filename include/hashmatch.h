@@ -45,6 +45,14 @@
 #define HM_PDQ_HEX_SIZE 65
 
 /**
+ * An image's enrolment hashes: its plain hash (`hm_enrolment_hash`) and the extras
+ * (`hm_enrolment_len`, `hm_enrolment_get`). Made by `hm_hasher_enrolment_bytes` / `_file`,
+ * stored with `hm_matcher_enrol`, freed with `hm_enrolment_free`. Immutable: any number of
+ * threads may read it at once.
+ */
+typedef struct hm_enrolment hm_enrolment;
+
+/**
  * A configured hasher. Create with `hm_hasher_new`, free with `hm_hasher_free`.
  *
  * Immutable once created: one `hm_hasher` may be used by any number of threads at once.
@@ -116,6 +124,30 @@ typedef struct hm_video_matches hm_video_matches;
 typedef int32_t hm_status;
 
 /**
+ * What `hm_hasher_enrolment_*` hashes beyond the image itself. Start from
+ * `hm_enrol_options_default()`.
+ */
+typedef struct hm_enrol_options {
+  /**
+   * Hash the seven other orientations of the image.
+   */
+  bool orientations;
+  /**
+   * Hash the picture inside uniform bars or a frame, when the image has one.
+   */
+  bool trimmed;
+  /**
+   * Centre crops, each the percentage of the area it keeps (1-99): an array of
+   * `crops_len` bytes, only read during the call (NULL when `crops_len` is 0).
+   */
+  const uint8_t *crops;
+  /**
+   * The number of crops.
+   */
+  size_t crops_len;
+} hm_enrol_options;
+
+/**
  * A 256-bit PDQ hash: a plain value, copied freely, no handle to free.
  *
  * `bytes` holds the 256-bit number big-endian, in the order of its 64-digit hex text
@@ -127,6 +159,31 @@ typedef struct hm_pdq_hash {
    */
   uint8_t bytes[32];
 } hm_pdq_hash;
+
+/**
+ * Which of an entry's hashes matched (`hm_match.variant`) or an extra hash is: 0 the entry's
+ * listed hash, 1-7 the image in that `HM_ORIENTATION_*`, 8 the picture inside its frame,
+ * 128 + p a centre crop keeping p % of the area.
+ */
+typedef uint8_t hm_variant;
+
+/**
+ * One extra hash of an enrolment.
+ */
+typedef struct hm_enrolled_hash {
+  /**
+   * The hash.
+   */
+  struct hm_pdq_hash hash;
+  /**
+   * Its quality, 0-100.
+   */
+  uint8_t quality;
+  /**
+   * What it was computed from (`hm_variant`).
+   */
+  hm_variant variant;
+} hm_enrolled_hash;
 
 /**
  * What went wrong in a call: a status and a message. Owned by the caller (on the stack or
@@ -375,6 +432,11 @@ typedef struct hm_match {
    * `hm_matcher_query_robust`).
    */
   hm_region region;
+  /**
+   * Which of the entry's hashes matched (`hm_variant`): `HM_VARIANT_LISTED` unless the
+   * entry was stored by `hm_matcher_enrol` and one of its extra hashes was nearest.
+   */
+  hm_variant variant;
   /**
    * The position of the upload in the array given to `hm_matcher_query_many`; 0 for the
    * other queries.
@@ -654,6 +716,21 @@ typedef struct hm_video_match {
 #define HM_INVALID_VIDEO_INPUT 54
 
 /**
+ * The entry's own (listed) hash.
+ */
+#define HM_VARIANT_LISTED 0
+
+/**
+ * The picture inside the image's uniform bars or frame.
+ */
+#define HM_VARIANT_TRIMMED 8
+
+/**
+ * Added to a percentage of the area: a centre crop keeping that much.
+ */
+#define HM_VARIANT_CROP_BASE 128
+
+/**
  * The image as it is.
  */
 #define HM_ORIENTATION_ORIGINAL 0
@@ -801,6 +878,41 @@ const char *hm_version(void);
  * to be freed). A value no `HM_*` constant has gives "unknown status". Thread-safe.
  */
 const char *hm_status_str(hm_status status);
+
+/**
+ * The default enrolment options: orientations, the trimmed picture, and centre crops keeping
+ * 92, 85, 77, 71, 64 and 58 % of the area (`crops` points to static memory). Cannot fail.
+ * Thread-safe.
+ */
+struct hm_enrol_options hm_enrol_options_default(void);
+
+/**
+ * Writes the image's plain hash (bit-exact, as `hm_hasher_hash_bytes` gives it: the entry's
+ * listed hash) to `*hash` and its quality to `*quality` (either may be NULL) and returns
+ * true; false if `enrolment` is NULL. Thread-safe.
+ */
+bool hm_enrolment_hash(const struct hm_enrolment *enrolment,
+                       struct hm_pdq_hash *hash,
+                       uint8_t *quality);
+
+/**
+ * The number of extra hashes in `enrolment`; 0 for NULL. Thread-safe.
+ */
+size_t hm_enrolment_len(const struct hm_enrolment *enrolment);
+
+/**
+ * Writes extra hash number `index` (0-based) of `enrolment` to `*out` and returns true;
+ * false (writing nothing) if `enrolment` or `out` is NULL or `index` is not below
+ * `hm_enrolment_len`. Thread-safe.
+ */
+bool hm_enrolment_get(const struct hm_enrolment *enrolment,
+                      size_t index,
+                      struct hm_enrolled_hash *out);
+
+/**
+ * Frees an enrolment. NULL does nothing.
+ */
+void hm_enrolment_free(struct hm_enrolment *enrolment);
 
 /**
  * Parses a hash from its 64 hex digits (upper or lower case, nothing else).
@@ -982,6 +1094,32 @@ hm_status hm_hasher_robust_file(const struct hm_hasher *hasher,
                                 struct hm_error *err);
 
 /**
+ * The hashes to enrol an encoded image the service took down itself: its plain hash (as
+ * `hm_hasher_hash_bytes` gives it) and the extras `options` ask for (NULL:
+ * `hm_enrol_options_default()`), for `hm_matcher_enrol`. One decode. On `HM_OK` a new object
+ * is stored in `*out`; the caller frees it with `hm_enrolment_free`. Thread-safe.
+ *
+ * Returns as `hm_hasher_hash_bytes` (`HM_LOW_QUALITY` when the plain hash is below the
+ * floor), and `HM_INVALID_ARGUMENT` for a crop outside 1-99 %.
+ */
+hm_status hm_hasher_enrolment_bytes(const struct hm_hasher *hasher,
+                                    const uint8_t *data,
+                                    size_t len,
+                                    const struct hm_enrol_options *options,
+                                    struct hm_enrolment **out,
+                                    struct hm_error *err);
+
+/**
+ * `hm_hasher_enrolment_bytes` of an image file. Arguments, ownership and statuses as
+ * `hm_hasher_hash_file` and `hm_hasher_enrolment_bytes`. Thread-safe.
+ */
+hm_status hm_hasher_enrolment_file(const struct hm_hasher *hasher,
+                                   const char *path,
+                                   const struct hm_enrol_options *options,
+                                   struct hm_enrolment **out,
+                                   struct hm_error *err);
+
+/**
  * The default query options (quality floor 50), by value. Cannot fail. Thread-safe.
  */
 struct hm_query_options hm_query_options_default(void);
@@ -1111,6 +1249,23 @@ hm_status hm_matcher_insert(struct hm_matcher *matcher,
                             uint64_t entry_id,
                             const char *label,
                             struct hm_error *err);
+
+/**
+ * Adds one entry to the list `list` with the extra hashes of `enrolment` (made by
+ * `hm_hasher_enrolment_*` from an image the service took down itself): its id `entry_id`
+ * (unique within the list), an optional `label` (NUL-terminated UTF-8, copied; NULL for none),
+ * its listed hash the enrolment's plain hash. A match on any of its hashes reports the entry
+ * once (`hm_match.variant` says which hash); removing or disabling it covers them all. The
+ * next query sees it. Thread-safe.
+ *
+ * Returns as `hm_matcher_insert` (`HM_NULL_ARGUMENT` also for a NULL `enrolment`).
+ */
+hm_status hm_matcher_enrol(struct hm_matcher *matcher,
+                           const char *list,
+                           uint64_t entry_id,
+                           const char *label,
+                           const struct hm_enrolment *enrolment,
+                           struct hm_error *err);
 
 /**
  * Adds `count` entries (an array at `entries`, only read during the call; NULL allowed when

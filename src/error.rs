@@ -244,6 +244,13 @@ pub enum Error {
         reason: String,
     },
 
+    /// An option is out of its range (an enrolment crop of 0 or 100 %, too many extra hashes).
+    #[error("invalid option: {reason}")]
+    InvalidOption {
+        /// Which option and what it must be.
+        reason: String,
+    },
+
     /// A line of a vPDQ file is malformed.
     #[error("{file}, line {line}: {reason}", file = file.display())]
     VpdqLine {

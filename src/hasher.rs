@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::hash::pdq::{self, DihedralHashes, LumaMode, PdqFloats, PdqHash};
 use crate::pixels::{PixelFormat, PixelView};
 use crate::resize::{ResizePolicy, FAST_MIN_DECODE_SIDE};
+use crate::robust::enrol::{EnrolOptions, Enrolment};
 use crate::robust::{self, RobustHashes, RobustOptions};
 
 /// Everything that decides how an upload is hashed.
@@ -171,11 +172,53 @@ impl Hasher {
     ) -> Result<RobustHashes> {
         let resized = self.config.resize.apply(pixels)?;
         let view = resized.as_ref().map_or(*pixels, |p| p.view());
-        let settings = robust::HashSettings {
+        robust::hashes(&view, &self.robust_settings(), options)
+    }
+
+    /// The hashes to enrol an image the service took down itself ([`crate::robust::enrol`]):
+    /// its plain hash (exactly [`Hasher::hash_bytes`]'s) and the extras `options` ask for, for
+    /// [`crate::matcher::Matcher::enrol`]. One decode.
+    ///
+    /// # Errors
+    /// As [`Hasher::hash_bytes`]; [`Error::InvalidOption`] for a crop outside 1-99 %.
+    pub fn enrolment_bytes(&self, bytes: &[u8], options: &EnrolOptions) -> Result<Enrolment> {
+        let decoded = self.decode(bytes)?;
+        self.enrolment_pixels(&decoded.pixels.view(), options)
+    }
+
+    /// [`Hasher::enrolment_bytes`] of an image file.
+    ///
+    /// # Errors
+    /// As [`Hasher::hash_file`] and [`Hasher::enrolment_bytes`].
+    pub fn enrolment_file(
+        &self,
+        path: impl AsRef<Path>,
+        options: &EnrolOptions,
+    ) -> Result<Enrolment> {
+        let bytes = decode::read_upload(path.as_ref(), &self.config.decode.limits)?;
+        self.enrolment_bytes(&bytes, options)
+    }
+
+    /// [`Hasher::enrolment_bytes`] of raw pixels (the resize policy still applies).
+    ///
+    /// # Errors
+    /// [`Error::TooSmall`], [`Error::LowQuality`] (of the plain hash),
+    /// [`Error::InvalidOption`].
+    pub fn enrolment_pixels(
+        &self,
+        pixels: &PixelView<'_>,
+        options: &EnrolOptions,
+    ) -> Result<Enrolment> {
+        let resized = self.config.resize.apply(pixels)?;
+        let view = resized.as_ref().map_or(*pixels, |p| p.view());
+        robust::enrol::enrolment(&view, &self.robust_settings(), options)
+    }
+
+    fn robust_settings(&self) -> robust::HashSettings {
+        robust::HashSettings {
             luma: self.config.luma,
             quality_floor: self.config.quality_floor,
-        };
-        robust::hashes(&view, &settings, options)
+        }
     }
 
     fn floats_from_file(&self, path: &Path) -> Result<PdqFloats> {

@@ -9,16 +9,16 @@
 //! [`Matcher::with_index`] is not kept: the tables are stored when the matcher used the
 //! multi-index, else the kind is chosen again on open ([`crate::IndexKind::choose`]).
 //!
-//! # Format, version 2
+//! # Format, version 3
 //!
 //! All integers little-endian. Checksums are CRC-32 (IEEE, as in zip and PNG).
 //!
 //! ```text
 //! header, 24 bytes
 //!   0  magic          8 bytes  "HMSNAP\r\n" (MAGIC; \r\n catches text-mode copies)
-//!   8  version        u32      2 (VERSION)
+//!   8  version        u32      3 (VERSION; version 2 files, which lack section 14, still open)
 //!  12  flags          u32      0 (none defined yet)
-//!  16  section count  u32      13
+//!  16  section count  u32      14 (13 in version 2)
 //!  20  header CRC     u32      over bytes 0..20
 //! then each section, in the order of the table below:
 //!   0  kind           u32      its number in the table
@@ -39,19 +39,24 @@
 //!  6 entry labels   n x u32: number of the label in sections 7-8, 0xFFFF_FFFF for none
 //!  7 label offsets  (labels + 1) x u64: label k is bytes offsets[k]..offsets[k + 1] of 8
 //!  8 label bytes    UTF-8
-//!  9 lookup order   n x u32: the positions 0..n sorted by (list, entry id)
+//!  9 lookup order   the positions of entries (variant code 0) sorted by (list, entry id), u32 each
 //! 10 disabled       8 bytes per disabled entry: position u32, reason u32 (string number)
 //! 11 index offsets  empty, or per chunk c = 0..16 the 65 537 u32 bucket starts of chunk c
 //! 12 index ids      empty, or per chunk the positions sorted by chunk value: 3 bytes each
 //!                   below 2^24 entries, 4 bytes from there
 //! 13 index next     empty, or per chunk n x u16: chunk c + 1 (mod 16) of those positions
+//! 14 variants       empty (every code 0), or n x u8: the variant code of each position's hash
+//!                   (`robust::enrol::Variant::code`): 0 for an entry's own hash, else an extra
+//!                   hash of the entry at the nearest position before it with code 0, whose list
+//!                   and id it repeats (an entry enrolled with extra hashes)
 //! ```
 //!
 //! Opening checks, in order: the magic ([`Error::NotASnapshot`]), the version
 //! ([`Error::UnsupportedSnapshotVersion`]), every length against the bytes actually there
 //! ([`Error::SnapshotTruncated`]), every checksum ([`Error::SnapshotChecksum`]) and then the
 //! content ([`Error::SnapshotMalformed`]): column lengths, list numbers, the lookup order
-//! (strictly sorted, so no entry id repeats in a list), labels, and every index offset and id,
+//! (strictly sorted, so no entry id repeats in a list), variant codes, labels, and every index
+//! offset and id,
 //! so that no query can read out of bounds. A matcher is returned only when all of it is
 //! valid. The checksums guard the rest (an index whose tables disagree with its hashes would
 //! miss matches): a flipped bit anywhere is refused.
@@ -73,8 +78,11 @@ use crate::matcher::{ListSettings, Matcher, Parts, Segment, SegmentIndex, String
 /// The first 8 bytes of every snapshot.
 pub const MAGIC: [u8; 8] = *b"HMSNAP\r\n";
 
-/// The format version this build writes and reads.
-pub const VERSION: u32 = 2;
+/// The format version this build writes (it reads this one and version 2).
+pub const VERSION: u32 = 3;
+
+/// The oldest version this build reads.
+const OLDEST_VERSION: u32 = 2;
 
 const HEADER_LEN: usize = 24;
 const DESCRIPTOR_LEN: usize = 20;
@@ -87,8 +95,8 @@ const LIST_ROBUST: u32 = 2;
 const INDEX_OFFSETS: usize = (1 << 16) + 1;
 const CHUNKS: usize = 16;
 
-/// The sections of version 2, in file order (kind = position + 1).
-const SECTIONS: [&str; 13] = [
+/// The sections of version 3, in file order (kind = position + 1); version 2 has the first 13.
+const SECTIONS: [&str; 14] = [
     "strings",
     "lists",
     "hashes",
@@ -102,7 +110,17 @@ const SECTIONS: [&str; 13] = [
     "index offsets",
     "index ids",
     "index next",
+    "variants",
 ];
+
+/// How many sections a file of `version` has.
+fn section_count(version: u32) -> usize {
+    if version == 2 {
+        13
+    } else {
+        SECTIONS.len()
+    }
+}
 
 /// Padding after a descriptor ending at `end` so that the payload starts aligned.
 fn padding(end: usize) -> usize {
@@ -152,7 +170,7 @@ impl Matcher {
     /// [`Error::Io`] if the file cannot be read; [`Error::NotASnapshot`],
     /// [`Error::UnsupportedSnapshotVersion`], [`Error::SnapshotTruncated`],
     /// [`Error::SnapshotChecksum`] or [`Error::SnapshotMalformed`] if it is not a valid
-    /// version-2 snapshot. No matcher is returned then, not even a partial one.
+    /// snapshot of version 2 or 3. No matcher is returned then, not even a partial one.
     pub fn open(path: impl AsRef<Path>) -> Result<Matcher> {
         let path = path.as_ref();
         let io_error = |source| Error::Io {
@@ -225,8 +243,8 @@ fn encode(parts: &Parts) -> Result<Vec<Cow<'_, [u8]>>> {
     fits_u32("snapshot entries", segment.len())?;
     let mut strings = Strings::default();
     let mut counts = vec![(0u64, 0u64); parts.lists.len()];
-    for &l in segment.lists.iter() {
-        counts[l as usize].0 += 1;
+    for (p, &l) in segment.lists.iter().enumerate() {
+        counts[l as usize].0 += u64::from(segment.variant(p) == 0);
     }
     let mut disabled: Vec<(&u32, &Arc<str>)> = parts.disabled.iter().collect();
     disabled.sort_unstable_by_key(|(p, _)| **p);
@@ -257,7 +275,7 @@ fn encode(parts: &Parts) -> Result<Vec<Cow<'_, [u8]>>> {
         SegmentIndex::Mih(tables) => tables.le_pieces(),
         _ => Default::default(),
     };
-    let sections: [Vec<Cow<'_, [u8]>>; 13] = [
+    let sections: [Vec<Cow<'_, [u8]>>; 14] = [
         vec![Cow::Owned(string_section)],
         vec![Cow::Owned(lists)],
         vec![column::le_bytes(&segment.hashes)],
@@ -271,6 +289,7 @@ fn encode(parts: &Parts) -> Result<Vec<Cow<'_, [u8]>>> {
         index_offsets,
         index_ids,
         index_next,
+        vec![Cow::Borrowed(&segment.variants[..])],
     ];
     let mut header = Vec::with_capacity(HEADER_LEN);
     header.extend_from_slice(&MAGIC);
@@ -365,8 +384,8 @@ impl Check<'_> {
     }
 }
 
-/// Checks the magic, the version and the rest of the header.
-fn read_header(check: &Check<'_>, bytes: &[u8]) -> Result<()> {
+/// Checks the magic, the version and the rest of the header; returns the section count.
+fn read_header(check: &Check<'_>, bytes: &[u8]) -> Result<usize> {
     let path = check.path;
     let magic_len = MAGIC.len().min(bytes.len());
     if bytes[..magic_len] != MAGIC[..magic_len] {
@@ -380,7 +399,7 @@ fn read_header(check: &Check<'_>, bytes: &[u8]) -> Result<()> {
         return Err(check.truncated("header", HEADER_LEN, bytes.len()));
     }
     let version = u32_at(bytes, 8);
-    if version != VERSION {
+    if !(OLDEST_VERSION..=VERSION).contains(&version) {
         return Err(Error::UnsupportedSnapshotVersion {
             path: path.to_path_buf(),
             found: version,
@@ -398,24 +417,24 @@ fn read_header(check: &Check<'_>, bytes: &[u8]) -> Result<()> {
         return Err(check.malformed(format!("unknown header flags {flags:#x}")));
     }
     let count = u32_at(bytes, 16);
-    if count as usize != SECTIONS.len() {
+    let expected = section_count(version);
+    if count as usize != expected {
         return Err(check.malformed(format!(
-            "{count} sections, version {VERSION} has {}",
-            SECTIONS.len()
+            "{count} sections, version {version} has {expected}"
         )));
     }
-    Ok(())
+    Ok(expected)
 }
 
 fn decode(path: &Path, map: Arc<Mmap>) -> Result<Matcher> {
     let check = Check { path };
     let bytes: &[u8] = &map;
-    read_header(&check, bytes)?;
+    let sections = read_header(&check, bytes)?;
 
     // Where each payload is: (start, length), after checking descriptors and lengths.
     let mut found = Vec::with_capacity(SECTIONS.len());
     let mut at = HEADER_LEN;
-    for (kind, name) in (1u32..).zip(SECTIONS) {
+    for (kind, name) in (1u32..).zip(&SECTIONS[..sections]) {
         let section = format!("section {kind} ({name})");
         let rest = &bytes[at..];
         let pad = padding(at + DESCRIPTOR_LEN);
@@ -494,7 +513,7 @@ fn decode(path: &Path, map: Arc<Mmap>) -> Result<Matcher> {
         }
     };
     let n = whole(2, 32)?;
-    for (i, size) in [(3, 8), (4, 4), (5, 4), (8, 4)] {
+    for (i, size) in [(3, 8), (4, 4), (5, 4)] {
         let count = whole(i, size)?;
         if count != n {
             return Err(check.malformed(format!(
@@ -529,7 +548,16 @@ fn decode(path: &Path, map: Arc<Mmap>) -> Result<Matcher> {
     label_text
         .check()
         .map_err(|e| check.malformed(format!("labels: {e}")))?;
-    let order: Column<u32> = column!(8, n)?;
+    let order: Column<u32> = column!(8, whole(8, 4)?)?;
+    let variants: Column<u8> = match found.get(13).map_or(0, |f| f.2) {
+        0 => Column::default(),
+        len if len == n => column!(13, n)?,
+        len => {
+            return Err(check.malformed(format!(
+                "{n} hashes but {len} values in the variants section"
+            )))
+        }
+    };
 
     let mut lists = Vec::with_capacity(whole(1, LIST_LEN)?);
     let mut stored_counts = Vec::with_capacity(lists.capacity());
@@ -582,6 +610,7 @@ fn decode(path: &Path, map: Arc<Mmap>) -> Result<Matcher> {
         lists: entry_lists,
         labels,
         label_text,
+        variants,
         order,
         index,
     };

@@ -8,12 +8,14 @@ use std::sync::Arc;
 use hashmatch::list::Entry;
 use hashmatch::matcher::{ListSettings, Match, Matcher, QueryOptions};
 use hashmatch::pdq::{Dihedral, DihedralHashes, PdqHash};
+use hashmatch::robust::enrol::Variant;
 use hashmatch::robust::{Region, RobustHash, RobustHashes};
 use hashmatch::{Error, Hash256, IndexKind, MatcherErrorKind};
 use proptest::prelude::*;
 
-/// The model: list name -> (settings, entry id -> (hash, disabled)).
-type Model = BTreeMap<String, (ListSettings, BTreeMap<u64, (Hash256, bool)>)>;
+/// The model: list name -> (settings, entry id -> (hashes, disabled)); an entry's hashes are
+/// its listed one and the extras it was enrolled with.
+type Model = BTreeMap<String, (ListSettings, BTreeMap<u64, (Vec<Hash256>, bool)>)>;
 
 fn model_matches(
     model: &Model,
@@ -25,12 +27,15 @@ fn model_matches(
         if !settings.enabled {
             continue;
         }
-        for (&id, &(hash, disabled)) in entries {
-            if disabled {
+        for (&id, (hashes, disabled)) in entries {
+            if *disabled {
                 continue;
             }
-            for &(orientation, q) in queries {
-                let d = q.distance(&hash);
+            for (&(orientation, q), hash) in queries
+                .iter()
+                .flat_map(|q| hashes.iter().map(move |h| (q, h)))
+            {
+                let d = q.distance(hash);
                 if d <= radius.unwrap_or(settings.threshold) {
                     let e = best.entry((name.clone(), id)).or_insert((d, orientation));
                     if (d, orientation) < *e {
@@ -90,6 +95,14 @@ enum Op {
         enabled: bool,
         robust: bool,
     },
+    /// An entry with extra hashes (each near one of the centres).
+    Enrol {
+        list: usize,
+        id: u64,
+        centre: usize,
+        flips: Vec<usize>,
+        extras: Vec<(usize, Vec<usize>)>,
+    },
     /// Fold the changes so far into the index (normally automatic past thousands of changes).
     Compact,
 }
@@ -103,6 +116,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0..3usize, 0..40u64).prop_map(|(list, id)| Op::Enable { list, id }),
         1 => (0..3usize, 0..64u32, any::<bool>(), any::<bool>()).prop_map(|(list, threshold, enabled, robust)| Op::SetList { list, threshold, enabled, robust }),
         1 => Just(Op::Compact),
+        3 => (0..3usize, 0..40u64, 0..4usize, prop::collection::vec(0..256usize, 0..40), prop::collection::vec((0..4usize, prop::collection::vec(0..256usize, 0..40)), 0..4))
+            .prop_map(|(list, id, centre, flips, extras)| Op::Enrol { list, id, centre, flips, extras }),
     ]
 }
 
@@ -131,18 +146,27 @@ proptest! {
             model.insert(name.to_string(), (settings, BTreeMap::new()));
         }
         for op in ops {
-            match op {
-                Op::Insert { list, id, centre, flips } => {
+            match op.clone() {
+                Op::Insert { list, id, centre, flips } | Op::Enrol { list, id, centre, flips, .. } => {
                     let hash = flip(centres[centre], &flips);
                     let entries = &mut model.get_mut(LISTS[list]).unwrap().1;
-                    let result = matcher.insert(LISTS[list], Entry { hash, id, label: None });
+                    let extras: Vec<(Variant, Hash256)> = match &op {
+                        Op::Enrol { extras, .. } => extras.iter().enumerate().map(|(k, (c, f))| (Variant::CentreCrop(k as u8 + 1), flip(centres[*c], f))).collect(),
+                        _ => Vec::new(),
+                    };
+                    let entry = Entry { hash, id, label: None };
+                    let result = match &op {
+                        Op::Enrol { .. } => matcher.enrol(LISTS[list], entry, &extras),
+                        _ => matcher.insert(LISTS[list], entry),
+                    };
                     match entries.entry(id) {
                         std::collections::btree_map::Entry::Occupied(_) => {
                             prop_assert!(matches!(result, Err(Error::Matcher { kind: MatcherErrorKind::EntryExists, .. })), "duplicate id accepted");
                         }
                         std::collections::btree_map::Entry::Vacant(v) => {
                             result.unwrap();
-                            v.insert((hash, false));
+                            let hashes = std::iter::once(hash).chain(extras.iter().map(|e| e.1)).collect();
+                            v.insert((hashes, false));
                         }
                     }
                 }
@@ -207,10 +231,10 @@ proptest! {
         let mut hits = Vec::new();
         for (name, (settings, entries)) in &model {
             if !settings.enabled { continue; }
-            for (&id, &(hash, disabled)) in entries {
-                if disabled { continue; }
+            for (&id, (hashes, disabled)) in entries {
+                if *disabled { continue; }
                 for (i, v) in variants.iter().enumerate() {
-                    let d = v.distance(&hash);
+                    let Some(d) = hashes.iter().map(|h| v.distance(h)).min() else { continue };
                     if d <= settings.threshold && (i == 0 || (d <= extra && settings.robust)) {
                         hits.push((d, i, name.clone(), id));
                     }

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use hashmatch::list::Entry;
 use hashmatch::matcher::{ListSettings, Matcher, QueryOptions};
-use hashmatch::pdq::PdqHash;
+use hashmatch::pdq::{Dihedral, PdqHash};
+use hashmatch::robust::enrol::Variant;
 use hashmatch::snapshot::{MAGIC, VERSION};
 use hashmatch::{Error, Hash256, IndexKind};
 use proptest::prelude::*;
@@ -253,7 +254,7 @@ fn every_truncation_is_refused() {
     }
     // The message says where.
     let e = open_bytes(&dir, &bytes[..bytes.len() - 1]).unwrap_err();
-    assert!(e.to_string().contains("section 13 (index next)"), "{e}");
+    assert!(e.to_string().contains("section 14 (variants)"), "{e}");
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -274,11 +275,19 @@ fn every_flipped_bit_is_refused_with_the_right_error() {
             let result = open_bytes(&dir, &b);
             let ok = match pos {
                 0..=7 => matches!(result, Err(Error::NotASnapshot { .. })),
-                8..=11 => matches!(
-                    result,
-                    Err(Error::UnsupportedSnapshotVersion { found, supported: VERSION, .. })
-                        if found != VERSION
-                ),
+                // A flip that turns the version into 2, which is still read, is caught by
+                // the header checksum.
+                8..=11 => match result {
+                    Err(Error::UnsupportedSnapshotVersion {
+                        found,
+                        supported: VERSION,
+                        ..
+                    }) => found != VERSION,
+                    Err(Error::SnapshotChecksum { .. }) => {
+                        VERSION ^ (1 << (8 * (pos - 8) + usize::from(bit))) == 2
+                    }
+                    _ => false,
+                },
                 _ => matches!(result, Err(Error::SnapshotChecksum { .. })),
             };
             assert!(ok, "byte {pos} bit {bit}: {result:?}");
@@ -291,7 +300,7 @@ fn every_flipped_bit_is_refused_with_the_right_error() {
 fn other_versions_are_refused_by_number() {
     let dir = scratch("version");
     let mut bytes = save_bytes(&small(), &dir);
-    for other in [1u32, 3] {
+    for other in [0u32, 1, 4, 0x0300] {
         bytes[8..12].copy_from_slice(&other.to_le_bytes());
         let e = open_bytes(&dir, &bytes).unwrap_err();
         assert!(
@@ -299,7 +308,7 @@ fn other_versions_are_refused_by_number() {
                 e,
                 Error::UnsupportedSnapshotVersion {
                     found,
-                    supported: 2,
+                    supported: 3,
                     ..
                 } if found == other
             ),
@@ -332,14 +341,15 @@ fn foreign_files_are_refused() {
 }
 
 /// Rewrites one section's payload and fixes its checksums and padding, to reach the content
-/// checks. Layout (version 2): a 24-byte header, then per section a 20-byte descriptor (kind,
+/// checks. Layout (version 3): a 24-byte header, then per section a 20-byte descriptor (kind,
 /// length u64, payload CRC, descriptor CRC over bytes 0..16 and the padding), zero padding to
 /// a multiple of 64, the payload.
 fn with_section(bytes: &[u8], section: usize, edit: impl Fn(&mut Vec<u8>)) -> Vec<u8> {
     let pad = |end: usize| end.next_multiple_of(64) - end;
     let mut out = bytes[..24].to_vec();
     let mut at = 24;
-    for i in 0..13 {
+    let sections = u32::from_le_bytes(bytes[16..20].try_into().unwrap()) as usize;
+    for i in 0..sections {
         let len = u64::from_le_bytes(bytes[at + 4..at + 12].try_into().unwrap()) as usize;
         let start = at + 20 + pad(at + 20);
         let mut payload = bytes[start..start + len].to_vec();
@@ -448,6 +458,115 @@ fn inconsistent_content_is_refused_as_malformed() {
     trailing.push(0);
     let e = open_bytes(&dir, &trailing).unwrap_err();
     assert!(e.to_string().contains("after the last section"), "{e}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// A small matcher with extra hashes: positions 0-2 are entry ("a", 1) and its two extras,
+/// 3 is ("a", 2), disabled.
+fn enrolled() -> Matcher {
+    let m = Matcher::new();
+    m.add_list("a", ListSettings::default()).unwrap();
+    let extras = [
+        (Variant::Oriented(Dihedral::Rotate90), hash(100)),
+        (Variant::CentreCrop(85), hash(101)),
+    ];
+    let entry = |id| Entry {
+        hash: hash(id),
+        id,
+        label: Some("l".into()),
+    };
+    m.enrol("a", entry(1), &extras).unwrap();
+    m.insert("a", entry(2)).unwrap();
+    m.disable("a", 2, "r").unwrap();
+    m
+}
+
+#[test]
+fn extra_hashes_round_trip_and_their_checks_refuse_what_does_not_fit() {
+    let dir = scratch("enrolled");
+    let m = enrolled();
+    let bytes = save_bytes(&m, &dir);
+    let back = open_bytes(&dir, &bytes).unwrap();
+    assert_same(&m, &back);
+    for (q, variant) in [
+        (hash(1), Variant::Listed),
+        (hash(100), Variant::Oriented(Dihedral::Rotate90)),
+        (flip(hash(101), &[1, 2, 3]), Variant::CentreCrop(85)),
+    ] {
+        let found = back.query_radius(&q, 10);
+        assert_eq!(found.len(), 1, "{variant}");
+        assert_eq!((found[0].entry_id, found[0].variant), (1, variant));
+        assert_eq!(found[0].label.as_deref(), Some("l"));
+    }
+    assert_eq!(back.stats()[0].entries, 2);
+    // Removing the entry after reopening removes its extras.
+    assert!(back.remove("a", 1).unwrap());
+    assert!(back.query_radius(&hash(100), 0).is_empty());
+
+    // Sections (0-based): 3 entry ids, 8 lookup order, 9 disabled, 13 variants.
+    let u32_at = |at: usize, v: u32| -> Edit {
+        Box::new(move |p: &mut Vec<u8>| p[at..at + 4].copy_from_slice(&v.to_le_bytes()))
+    };
+    let cases: Vec<(&str, usize, Edit)> = vec![
+        ("unknown variant code 9", 13, Box::new(|p| p[1] = 9)),
+        ("no entry comes before it", 13, Box::new(|p| p[0] = 1)),
+        ("another entry's", 13, Box::new(|p| p[3] = 1)),
+        (
+            "values in the variants section",
+            13,
+            Box::new(|p| p.push(0)),
+        ),
+        // An extra hash whose id differs from its entry's.
+        ("another entry's", 3, Box::new(|p| p[16] = 7)),
+        ("names position 1, an extra hash", 8, u32_at(4, 1)),
+        ("1 positions for 2 entries", 8, Box::new(|p| p.truncate(4))),
+        ("disabled position 2 is an extra hash", 9, u32_at(0, 2)),
+    ];
+    for (needle, section, edit) in cases {
+        let e = open_bytes(&dir, &with_section(&bytes, section, edit)).unwrap_err();
+        assert!(
+            matches!(e, Error::SnapshotMalformed { .. }),
+            "{needle}: {e:?}"
+        );
+        assert!(e.to_string().contains(needle), "{needle}: {e}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn version_2_snapshots_still_open() {
+    let dir = scratch("version2");
+    let m = small();
+    let bytes = save_bytes(&m, &dir);
+    // Version 2 is version 3 without the last section (variants, empty here): cut its
+    // descriptor and padding, and say version 2 with 13 sections.
+    let pad = |end: usize| end.next_multiple_of(64) - end;
+    let mut at = 24;
+    for _ in 0..13 {
+        let len = u64::from_le_bytes(bytes[at + 4..at + 12].try_into().unwrap()) as usize;
+        at += 20 + pad(at + 20) + len;
+    }
+    assert_eq!(
+        bytes.len(),
+        at + 20 + pad(at + 20),
+        "the variants section is empty"
+    );
+    let mut v2 = bytes[..at].to_vec();
+    v2[8..12].copy_from_slice(&2u32.to_le_bytes());
+    v2[16..20].copy_from_slice(&13u32.to_le_bytes());
+    let crc = crc32(&v2[..20]);
+    v2[20..24].copy_from_slice(&crc.to_le_bytes());
+    assert_same(&m, &open_bytes(&dir, &v2).unwrap());
+    // A version 2 header with version 3's section count is refused.
+    let mut wrong = bytes.clone();
+    wrong[8..12].copy_from_slice(&2u32.to_le_bytes());
+    let crc = crc32(&wrong[..20]);
+    wrong[20..24].copy_from_slice(&crc.to_le_bytes());
+    let e = open_bytes(&dir, &wrong).unwrap_err();
+    assert!(
+        e.to_string().contains("14 sections, version 2 has 13"),
+        "{e}"
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }
 

@@ -267,7 +267,8 @@ fn arb_video() -> impl Strategy<Value = Vec<VpdqFeature>> {
         .map(|i| {
             let mut bytes = [0u8; 32];
             for (j, b) in bytes.iter_mut().enumerate() {
-                *b = (i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (j % 8 * 8)) as u8 ^ (j as u8 * 37);
+                *b = (i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (j % 8 * 8)) as u8
+                    ^ (j as u8).wrapping_mul(37);
             }
             Hash256::from_be_bytes(bytes)
         })

@@ -3,6 +3,7 @@
 
 use std::ffi::c_char;
 
+use super::enrol::{enrol_options, hm_enrol_options, hm_enrolment};
 use super::hash::{hm_pdq_dihedral, hm_pdq_result};
 use super::robust::{hm_robust_hashes, hm_robust_options, robust_options};
 use super::{boundary, bytes, deref, free_box, hm_error, hm_status, infallible, out_ptr, path};
@@ -478,6 +479,68 @@ pub unsafe extern "C" fn hm_hasher_robust_file(
             let inner = hasher.inner.robust_file(path, &options)?;
             // SAFETY: checked non-NULL.
             write_out(out, Box::into_raw(Box::new(hm_robust_hashes { inner })));
+            Ok(())
+        })
+    }
+}
+
+/// The hashes to enrol an encoded image the service took down itself: its plain hash (as
+/// `hm_hasher_hash_bytes` gives it) and the extras `options` ask for (NULL:
+/// `hm_enrol_options_default()`), for `hm_matcher_enrol`. One decode. On `HM_OK` a new object
+/// is stored in `*out`; the caller frees it with `hm_enrolment_free`. Thread-safe.
+///
+/// Returns as `hm_hasher_hash_bytes` (`HM_LOW_QUALITY` when the plain hash is below the
+/// floor), and `HM_INVALID_ARGUMENT` for a crop outside 1-99 %.
+#[no_mangle]
+pub unsafe extern "C" fn hm_hasher_enrolment_bytes(
+    hasher: *const hm_hasher,
+    data: *const u8,
+    len: usize,
+    options: *const hm_enrol_options,
+    out: *mut *mut hm_enrolment,
+    err: *mut hm_error,
+) -> hm_status {
+    // SAFETY: `err` is NULL or valid by the documented contract.
+    unsafe {
+        boundary(err, || -> FfiResult {
+            // SAFETY: `hasher` is NULL or a live handle.
+            let hasher = deref(hasher, "hasher")?;
+            let out = out_ptr(out, "out")?;
+            // SAFETY: `data` is valid for `len` bytes when non-NULL.
+            let data = bytes(data, len, "data")?;
+            // SAFETY: `options` is NULL or valid.
+            let options = enrol_options(options)?;
+            let inner = hasher.inner.enrolment_bytes(data, &options)?;
+            // SAFETY: checked non-NULL.
+            write_out(out, Box::into_raw(Box::new(hm_enrolment { inner })));
+            Ok(())
+        })
+    }
+}
+
+/// `hm_hasher_enrolment_bytes` of an image file. Arguments, ownership and statuses as
+/// `hm_hasher_hash_file` and `hm_hasher_enrolment_bytes`. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn hm_hasher_enrolment_file(
+    hasher: *const hm_hasher,
+    path: *const c_char,
+    options: *const hm_enrol_options,
+    out: *mut *mut hm_enrolment,
+    err: *mut hm_error,
+) -> hm_status {
+    // SAFETY: `err` is NULL or valid by the documented contract.
+    unsafe {
+        boundary(err, || -> FfiResult {
+            // SAFETY: `hasher` is NULL or a live handle.
+            let hasher = deref(hasher, "hasher")?;
+            let out = out_ptr(out, "out")?;
+            // SAFETY: `path` is NULL or NUL-terminated.
+            let path = self::path(path, "path")?;
+            // SAFETY: `options` is NULL or valid.
+            let options = enrol_options(options)?;
+            let inner = hasher.inner.enrolment_file(path, &options)?;
+            // SAFETY: checked non-NULL.
+            write_out(out, Box::into_raw(Box::new(hm_enrolment { inner })));
             Ok(())
         })
     }

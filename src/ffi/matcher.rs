@@ -3,6 +3,7 @@
 
 use std::ffi::c_char;
 
+use super::enrol::{hm_enrolment, hm_variant};
 use super::hash::{
     hm_orientation, hm_pdq_dihedral, hm_pdq_hash, hm_pdq_result, orientation_number,
 };
@@ -60,6 +61,9 @@ pub struct hm_match {
     /// Which part of the upload matched (`HM_REGION_WHOLE` except from
     /// `hm_matcher_query_robust`).
     pub region: hm_region,
+    /// Which of the entry's hashes matched (`hm_variant`): `HM_VARIANT_LISTED` unless the
+    /// entry was stored by `hm_matcher_enrol` and one of its extra hashes was nearest.
+    pub variant: hm_variant,
     /// The position of the upload in the array given to `hm_matcher_query_many`; 0 for the
     /// other queries.
     pub query: usize,
@@ -108,6 +112,7 @@ impl hm_matches {
                 distance: m.distance,
                 orientation: orientation_number(m.orientation),
                 region: region_number(m.region),
+                variant: m.variant.code(),
                 query,
             });
         }
@@ -498,6 +503,45 @@ pub unsafe extern "C" fn hm_matcher_insert(
                     label,
                 },
             )?;
+            Ok(())
+        })
+    }
+}
+
+/// Adds one entry to the list `list` with the extra hashes of `enrolment` (made by
+/// `hm_hasher_enrolment_*` from an image the service took down itself): its id `entry_id`
+/// (unique within the list), an optional `label` (NUL-terminated UTF-8, copied; NULL for none),
+/// its listed hash the enrolment's plain hash. A match on any of its hashes reports the entry
+/// once (`hm_match.variant` says which hash); removing or disabling it covers them all. The
+/// next query sees it. Thread-safe.
+///
+/// Returns as `hm_matcher_insert` (`HM_NULL_ARGUMENT` also for a NULL `enrolment`).
+#[no_mangle]
+pub unsafe extern "C" fn hm_matcher_enrol(
+    matcher: *mut hm_matcher,
+    list: *const c_char,
+    entry_id: u64,
+    label: *const c_char,
+    enrolment: *const hm_enrolment,
+    err: *mut hm_error,
+) -> hm_status {
+    // SAFETY: `err` is NULL or valid by the documented contract.
+    unsafe {
+        boundary(err, || -> FfiResult {
+            // SAFETY: `matcher` and `enrolment` are NULL or live handles.
+            let matcher = deref(matcher, "matcher")?;
+            let enrolment = &deref(enrolment, "enrolment")?.inner;
+            // SAFETY: `list` and `label` are NULL or NUL-terminated.
+            let list = utf8(list, "list")?;
+            let label = opt_utf8(label, "label")?.map(str::to_string);
+            let entry = Entry {
+                hash: enrolment.hash.hash,
+                id: entry_id,
+                label,
+            };
+            matcher
+                .inner
+                .enrol(list, entry, &enrolment.extra_hashes())?;
             Ok(())
         })
     }

@@ -28,6 +28,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::{Error, MatcherErrorKind};
 
+pub mod enrol;
 pub mod hash;
 pub mod hasher;
 pub mod matcher;
@@ -251,7 +252,7 @@ impl From<Error> for Failure {
             Error::VpdqLine { .. } => HM_VPDQ_LINE,
             Error::VideoLowQuality { .. } => HM_VIDEO_LOW_QUALITY,
             Error::InvalidVideoInput { .. } => HM_INVALID_VIDEO_INPUT,
-            Error::Eval { .. } => HM_INVALID_ARGUMENT,
+            Error::Eval { .. } | Error::InvalidOption { .. } => HM_INVALID_ARGUMENT,
         };
         Failure::new(status, e.to_string())
     }

@@ -22,6 +22,7 @@ use crate::hash::pdq::{self, Dihedral, DihedralHashes, PdqHash};
 use crate::hash::Hash256;
 use crate::index::{Hit, IndexKind};
 use crate::list::Entry;
+use crate::robust::enrol::{self, Variant};
 use crate::robust::{Region, RobustHashes};
 
 mod segment;
@@ -80,6 +81,9 @@ pub struct Match {
     /// Which part of the upload matched ([`Region::Whole`] except from
     /// [`Matcher::query_robust`]).
     pub region: Region,
+    /// Which of the entry's hashes matched: [`Variant::Listed`] unless the entry was enrolled
+    /// with extra hashes ([`Matcher::enrol`]) and one of those was nearest.
+    pub variant: Variant,
 }
 
 /// Options of a query.
@@ -331,6 +335,87 @@ impl Matcher {
         }
         self.compact_if_needed();
         Ok(added)
+    }
+
+    /// Adds one entry with extra hashes of the same image ([`crate::robust::enrol`]: other
+    /// orientations, the picture inside its frame, centre crops), made by a service from the
+    /// pixels of an image it took down itself. The entry keeps one identity: a match on any of
+    /// its hashes reports it once (with the nearest hash's distance and [`Match::variant`]);
+    /// removing or disabling it covers all its hashes. `entry.hash` is its listed hash
+    /// ([`crate::robust::enrol::Enrolment::hash`]).
+    ///
+    /// Every stored hash is one more chance for an unrelated upload to match, so enrol the
+    /// platform's own takedowns this way, not a shared list's entries.
+    ///
+    /// ```
+    /// use hashmatch::list::Entry;
+    /// use hashmatch::matcher::{ListSettings, Matcher, QueryOptions};
+    /// use hashmatch::robust::enrol::Variant;
+    /// use hashmatch::{Hasher, PixelFormat, PixelView};
+    ///
+    /// // An image the service took down, enrolled with its extra hashes.
+    /// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/uploads/landscape-2.jpg");
+    /// let hasher = Hasher::default();
+    /// let enrolment = hasher.enrolment_file(path, &Default::default())?;
+    /// let matcher = Matcher::new();
+    /// matcher.add_list("taken-down", ListSettings::default())?;
+    /// let entry = Entry { hash: enrolment.hash.hash, id: 7, label: Some("case 12".into()) };
+    /// matcher.enrol("taken-down", entry, &enrolment.extra_hashes())?;
+    ///
+    /// // A copy cropped to its centre 90 % of each side: far from the listed hash, near an
+    /// // enrolled crop.
+    /// let image = image::open(path).unwrap().to_rgb8();
+    /// let (w, h) = image.dimensions();
+    /// let view = PixelView::packed(&image, w, h, PixelFormat::Rgb8)?;
+    /// let crop = view.crop(w / 20, h / 20, w - w / 10, h - h / 10)?;
+    /// let upload = hasher.hash_pixels(&crop)?;
+    /// assert!(upload.hash.distance(&enrolment.hash.hash) > 31);
+    /// let found = matcher.query(&upload, &QueryOptions::default())?;
+    /// assert_eq!(found[0].entry_id, 7);
+    /// assert!(matches!(found[0].variant, Variant::CentreCrop(_)));
+    /// # Ok::<(), hashmatch::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Matcher::insert`]; [`Error::InvalidOption`] for more than
+    /// [`enrol::MAX_EXTRAS`] extras or an extra whose variant is not an extra's
+    /// ([`Variant::is_extra`]).
+    pub fn enrol(&self, list: &str, entry: Entry, extras: &[(Variant, Hash256)]) -> Result<()> {
+        if extras.len() > enrol::MAX_EXTRAS {
+            return Err(Error::InvalidOption {
+                reason: format!(
+                    "{} extra hashes for entry {}; at most {} are kept per entry",
+                    extras.len(),
+                    entry.id,
+                    enrol::MAX_EXTRAS
+                ),
+            });
+        }
+        if let Some((bad, _)) = extras.iter().find(|(v, _)| !v.is_extra()) {
+            return Err(Error::InvalidOption {
+                reason: format!(
+                    "{bad} is not a variant an extra hash of entry {} can have",
+                    entry.id
+                ),
+            });
+        }
+        let extras: Vec<(u8, Hash256)> = extras.iter().map(|&(v, h)| (v.code(), h)).collect();
+        {
+            let mut state = self.write();
+            state.check_new_ids(list, std::slice::from_ref(&entry))?;
+            let list_id = state.list_id(list)?;
+            u32::try_from(state.store.len() + 1 + extras.len()).map_err(|_| {
+                matcher_error(MatcherErrorKind::Refused, "more than 4 294 967 295 hashes")
+            })?;
+            state.lists[list_id as usize].entries += 1;
+            state.insertions += 1;
+            if let Some(log) = &mut state.compaction_log {
+                log.push(Op::Enrol(list_id, entry.clone(), extras.clone()));
+            }
+            state.store.enrol(list_id, entry, &extras);
+        }
+        self.compact_if_needed();
+        Ok(())
     }
 
     /// Deletes an entry. Returns whether it existed.
@@ -724,25 +809,52 @@ impl Matcher {
         if segment.ids.len() != n
             || segment.lists.len() != n
             || segment.labels.len() != n
-            || segment.order.len() != n
+            || !(segment.variants.is_empty() || segment.variants.len() == n)
         {
             return Err("the entry columns differ in length".into());
+        }
+        // Variant codes: known ones, and every extra hash after a hash of the same entry.
+        if segment.has_variants() {
+            if segment.variant(0) != 0 {
+                return Err("position 0 is an extra hash, but no entry comes before it".into());
+            }
+            (1..n)
+                .into_par_iter()
+                .with_min_len(1 << 14)
+                .try_for_each(|p| {
+                    let code = segment.variant(p);
+                    if Variant::from_code(code).is_none() {
+                        return Err(format!("position {p} has the unknown variant code {code}"));
+                    }
+                    if code != 0
+                        && (segment.lists[p], segment.ids[p])
+                            != (segment.lists[p - 1], segment.ids[p - 1])
+                    {
+                        return Err(format!(
+                            "position {p} is an extra hash, but the position before it is \
+                             another entry's"
+                        ));
+                    }
+                    Ok(())
+                })?;
         }
         // Count entries per list (and check every list number) in parallel chunks.
 
         let counts = segment
             .lists
             .par_chunks(1 << 16)
+            .enumerate()
             .try_fold(
                 || vec![0usize; lists.len()],
-                |mut counts, chunk| {
-                    for &l in chunk {
+                |mut counts, (c, chunk)| {
+                    for (k, &l) in chunk.iter().enumerate() {
+                        let entry = segment.variant((c << 16) + k) == 0;
                         *counts.get_mut(l as usize).ok_or_else(|| {
                             format!(
                                 "an entry refers to list {l}, but there are {} lists",
                                 list_ids.len()
                             )
-                        })? += 1;
+                        })? += usize::from(entry);
                     }
                     Ok::<_, String>(counts)
                 },
@@ -757,16 +869,29 @@ impl Matcher {
         for (list, count) in lists.iter_mut().zip(counts) {
             list.entries = count;
         }
-        // The lookup order must be the positions sorted strictly by (list, id): then it is a
-        // permutation and no entry id repeats within a list.
+        // The lookup order must be the entries' positions sorted strictly by (list, id): then
+        // it is a permutation of them and no entry id repeats within a list.
+        let entries: usize = lists.iter().map(|l| l.entries).sum();
+        if segment.order.len() != entries {
+            return Err(format!(
+                "the lookup order has {} positions for {entries} entries",
+                segment.order.len()
+            ));
+        }
         let key = |p: u32| -> std::result::Result<(u32, u64), String> {
             let p = p as usize;
             if p >= n {
                 return Err(format!("the lookup order names position {p} of {n}"));
             }
+            if segment.variant(p) != 0 {
+                return Err(format!(
+                    "the lookup order names position {p}, an extra hash"
+                ));
+            }
             Ok((segment.lists[p], segment.ids[p]))
         };
-        (0..n.saturating_sub(1))
+        let m = segment.order.len();
+        (0..m.saturating_sub(1))
             .into_par_iter()
             .with_min_len(1 << 14)
             .try_for_each(|i| {
@@ -782,7 +907,7 @@ impl Matcher {
                     }
                 }
             })?;
-        if n == 1 {
+        if m == 1 {
             key(segment.order[0])?;
         }
         let strings = segment.label_text.len();
@@ -801,6 +926,11 @@ impl Matcher {
                 .lists
                 .get(p as usize)
                 .ok_or_else(|| format!("disabled position {p} is past the {n} entries"))?;
+            if segment.variant(p as usize) != 0 {
+                return Err(format!(
+                    "disabled position {p} is an extra hash, not an entry"
+                ));
+            }
             lists[*list as usize].disabled += 1;
         }
         let mut segment = Arc::try_unwrap(segment).map_err(|_| "segment is shared")?;
@@ -890,12 +1020,14 @@ impl State {
     fn usable(&self, hit: Hit, per_list_threshold: bool) -> bool {
         let list = &self.lists[self.store.list(hit.slot) as usize];
         list.settings.enabled
-            && self.store.disabled(hit.slot).is_none()
             && (!per_list_threshold || hit.distance <= list.settings.threshold)
+            && self.store.disabled(self.store.owner(hit.slot)).is_none()
     }
 
     /// Index hits to matches: enabled entries of enabled lists (within each list's threshold
-    /// when `per_list_threshold`), sorted by distance, list name, entry id, orientation.
+    /// when `per_list_threshold`), sorted by distance, list name, entry id, orientation,
+    /// region, variant. An entry hit through several of its hashes is reported once, by the
+    /// first of them in that order.
     fn matches(
         &self,
         hits: impl Iterator<Item = (Dihedral, Region, Hit)>,
@@ -905,26 +1037,35 @@ impl State {
         let mut out: Vec<Match> = hits
             .filter_map(|(orientation, region, hit)| {
                 let list = &self.lists[store.list(hit.slot) as usize];
+                let owner = store.owner(hit.slot);
                 self.usable(hit, per_list_threshold).then(|| Match {
                     list: list.name.clone(),
                     entry_id: store.id(hit.slot),
-                    label: store.label(hit.slot),
+                    label: store.label(owner),
                     hash: store.hash(hit.slot),
                     distance: hit.distance,
                     orientation,
                     region,
+                    variant: Variant::from_code(store.variant(hit.slot)).unwrap_or_default(),
                 })
             })
             .collect();
-        out.sort_by(|a, b| {
-            (a.distance, &a.list, a.entry_id, a.orientation, a.region).cmp(&(
-                b.distance,
-                &b.list,
-                b.entry_id,
-                b.orientation,
-                b.region,
-            ))
-        });
+        fn key(m: &Match) -> (u32, &str, u64, Dihedral, Region, Variant) {
+            (
+                m.distance,
+                &m.list,
+                m.entry_id,
+                m.orientation,
+                m.region,
+                m.variant,
+            )
+        }
+        out.sort_by(|a, b| key(a).cmp(&key(b)));
+        if store.has_variants() {
+            // Entries are unique by (list, id); the first of each is the one to keep.
+            let mut seen = std::collections::HashSet::with_capacity(out.len());
+            out.retain(|m| seen.insert((m.list.clone(), m.entry_id)));
+        }
         out
     }
 }

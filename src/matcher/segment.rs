@@ -2,7 +2,10 @@
 //!
 //! A segment holds entries at positions `0..len` as columns (hash, entry id, list, label) plus
 //! the index over their hashes and the positions sorted by `(list, entry id)` for lookups by
-//! entry. It never changes once built: the matcher records later inserts, removals and
+//! entry. An entry enrolled with extra hashes ([`crate::robust::enrol`]) takes one position per
+//! hash: its own hash first, then each extra at the positions right after it, with the same id
+//! and list and a nonzero [variant code](crate::robust::enrol::Variant::code); the lookup order
+//! holds only the first. It never changes once built: the matcher records later inserts, removals and
 //! disables beside it ([`super::store`]) and from time to time builds a new segment off the
 //! lock. A snapshot stores a segment's columns as they are in memory, so opening one maps the
 //! file instead of parsing it.
@@ -113,7 +116,11 @@ pub(crate) struct Segment {
     /// String number in `labels_text`, or [`NO_LABEL`].
     pub(crate) labels: Column<u32>,
     pub(crate) label_text: Strings,
-    /// Positions sorted by `(list, entry id)`.
+    /// Per position, the [variant code](crate::robust::enrol::Variant::code) of its hash: 0 for
+    /// an entry's own hash, else an extra hash of the entry at the nearest position before it
+    /// with code 0. Empty when every code is 0 (no entry has extra hashes).
+    pub(crate) variants: Column<u8>,
+    /// The positions of code 0 (the entries themselves) sorted by `(list, entry id)`.
     pub(crate) order: Column<u32>,
     pub(crate) index: SegmentIndex,
 }
@@ -124,6 +131,8 @@ pub(crate) struct NewEntry<'a> {
     pub(crate) id: u64,
     pub(crate) list: u32,
     pub(crate) label: Option<&'a str>,
+    /// [`Segment::variants`]' code: 0 for an entry, else an extra hash of the entry before.
+    pub(crate) variant: u8,
 }
 
 impl Default for Segment {
@@ -134,6 +143,7 @@ impl Default for Segment {
             lists: Column::default(),
             labels: Column::default(),
             label_text: Strings::build([]),
+            variants: Column::default(),
             order: Column::default(),
             index: SegmentIndex::Scan,
         }
@@ -142,7 +152,8 @@ impl Default for Segment {
 
 impl Segment {
     /// A segment of `entries` (positions in the order given) with an index of `kind`.
-    /// `(list, id)` pairs must be distinct.
+    /// `(list, id)` pairs must be distinct among entries of variant 0; each extra hash follows
+    /// its entry (or another extra hash of it) and repeats its list and id.
     pub(crate) fn build<'a>(
         entries: impl ExactSizeIterator<Item = NewEntry<'a>>,
         kind: IndexKind,
@@ -154,8 +165,10 @@ impl Segment {
         let mut ids = Vec::with_capacity(len);
         let mut lists = Vec::with_capacity(len);
         let mut labels = Vec::with_capacity(len);
+        let mut variants = Vec::with_capacity(len);
         let mut label_strings = Vec::new();
         for e in entries {
+            variants.push(e.variant);
             hashes.push(e.hash);
             ids.push(e.id);
             lists.push(e.list);
@@ -168,7 +181,12 @@ impl Segment {
             });
         }
         let label_text = Strings::build(label_strings);
-        let mut order: Vec<u32> = (0..len as u32).collect();
+        let mut order: Vec<u32> = (0..len as u32)
+            .filter(|&p| variants[p as usize] == 0)
+            .collect();
+        if !variants.iter().any(|&v| v != 0) {
+            variants = Vec::new();
+        }
         order.par_sort_unstable_by_key(|&p| (lists[p as usize], ids[p as usize]));
         let index = Self::build_index(&hashes, kind);
         Segment {
@@ -177,6 +195,7 @@ impl Segment {
             lists: lists.into(),
             labels: labels.into(),
             label_text,
+            variants: variants.into(),
             order: order.into(),
             index,
         }
@@ -217,6 +236,7 @@ impl Segment {
             + self.lists.bytes()
             + self.labels.bytes()
             + self.label_text.bytes()
+            + self.variants.bytes()
             + self.order.bytes()
             + index
     }
@@ -230,6 +250,17 @@ impl Segment {
             })
             .ok()?;
         Some(self.order[at])
+    }
+
+    /// The variant code of the hash at `pos` (0: an entry's own hash).
+    #[inline]
+    pub(crate) fn variant(&self, pos: usize) -> u8 {
+        self.variants.get(pos).copied().unwrap_or(0)
+    }
+
+    /// Whether some entry has extra hashes.
+    pub(crate) fn has_variants(&self) -> bool {
+        !self.variants.is_empty()
     }
 
     /// The label of the entry at `pos`.

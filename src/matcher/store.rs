@@ -5,6 +5,10 @@
 //! slot dead; a disable records the reason by slot. When the delta or the dead slots grow
 //! past a share of the segment, the matcher builds a compacted store ([`Store::compacted`])
 //! without holding its lock, then replays the changes made meanwhile ([`Op`]) and swaps it in.
+//!
+//! An entry enrolled with extra hashes takes a slot per hash, the extras right after the
+//! entry's own slot (see [`Segment`]): removing the entry kills them too, a disable is recorded
+//! at the entry's slot, and a hit on an extra is reported as its entry ([`Store::owner`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -30,6 +34,10 @@ struct Delta {
     ids: Vec<u64>,
     lists: Vec<u32>,
     labels: Vec<Option<Arc<str>>>,
+    /// Variant codes, as [`Segment::variants`] (but always one per position).
+    variants: Vec<u8>,
+    /// How many of `variants` are nonzero (extra hashes).
+    extras: usize,
     /// `(list, entry id)` -> delta position of live entries added by small inserts
     /// (foldhash: several times faster than SipHash on integer keys, still seeded per map).
     by_entry: HashMap<(u32, u64), u32, foldhash::fast::RandomState>,
@@ -63,6 +71,7 @@ pub(crate) enum Op {
     Insert(u32, Vec<Entry>),
     Remove(u32, u64),
     SetDisabled(u32, u64, Option<Arc<str>>),
+    Enrol(u32, Entry, Vec<(u8, Hash256)>),
 }
 
 /// See the module docs.
@@ -94,7 +103,7 @@ impl Store {
         self.segment.len() + self.delta.hashes.len()
     }
 
-    /// Number of live entries.
+    /// Number of live slots (entries and their extra hashes).
     pub(crate) fn len(&self) -> usize {
         self.slots() - self.dead_count
     }
@@ -159,6 +168,7 @@ impl Store {
             d.ids.push(e.id);
             d.lists.push(list);
             d.labels.push(e.label.map(Arc::from));
+            d.variants.push(0);
         }
         if count >= RUN_MIN {
             d.runs.push(Run {
@@ -174,12 +184,69 @@ impl Store {
         self.dead.resize((base + d.hashes.len()).div_ceil(64), 0);
     }
 
-    /// Removes the live entry at `slot`; returns its disable reason, if it had one.
+    /// Appends one entry of `list` and its extra hashes (`(variant code, hash)`, codes
+    /// nonzero) at the slots right after it; the caller has checked that its id is new.
+    pub(crate) fn enrol(&mut self, list: u32, entry: Entry, extras: &[(u8, Hash256)]) {
+        let base = self.segment.len();
+        let d = Arc::make_mut(&mut self.delta);
+        let at = d.hashes.len();
+        let id = entry.id;
+        d.hashes.push(entry.hash);
+        d.ids.push(id);
+        d.lists.push(list);
+        d.labels.push(entry.label.map(Arc::from));
+        d.variants.push(0);
+        for &(code, hash) in extras {
+            debug_assert_ne!(code, 0);
+            d.hashes.push(hash);
+            d.ids.push(id);
+            d.lists.push(list);
+            d.labels.push(None);
+            d.variants.push(code);
+        }
+        d.extras += extras.len();
+        d.by_entry.insert((list, id), at as u32);
+        self.dead.resize((base + d.hashes.len()).div_ceil(64), 0);
+    }
+
+    /// The variant code of the hash at `slot` (0: an entry's own hash).
+    #[inline]
+    pub(crate) fn variant(&self, slot: u32) -> u8 {
+        match (slot as usize).checked_sub(self.segment.len()) {
+            Some(d) => self.delta.variants[d],
+            None => self.segment.variant(slot as usize),
+        }
+    }
+
+    /// Whether some slot holds an extra hash (else every slot is its own entry).
+    pub(crate) fn has_variants(&self) -> bool {
+        self.segment.has_variants() || self.delta.extras > 0
+    }
+
+    /// The entry's slot for a slot holding one of its hashes (itself for an entry's own hash).
+    #[inline]
+    pub(crate) fn owner(&self, slot: u32) -> u32 {
+        let mut s = slot;
+        while s > 0 && self.variant(s) != 0 {
+            s -= 1;
+        }
+        s
+    }
+
+    /// Removes the live entry at `slot` and its extra hashes; returns its disable reason, if
+    /// it had one.
     pub(crate) fn remove(&mut self, slot: u32) -> Option<Arc<str>> {
         let s = slot as usize;
         debug_assert!(self.is_live(s));
-        self.dead[s / 64] |= 1 << (s % 64);
-        self.dead_count += 1;
+        debug_assert_eq!(self.variant(slot), 0);
+        let mut end = s + 1;
+        while end < self.slots() && self.variant(end as u32) != 0 {
+            end += 1;
+        }
+        for k in s..end {
+            self.dead[k / 64] |= 1 << (k % 64);
+        }
+        self.dead_count += end - s;
         if let Some(d) = s.checked_sub(self.segment.len()) {
             let key = (self.delta.lists[d], self.delta.ids[d]);
             if self.delta.by_entry.get(&key) == Some(&(d as u32)) {
@@ -216,6 +283,7 @@ impl Store {
                     self.set_disabled(slot, reason);
                 }
             }
+            Op::Enrol(list, entry, extras) => self.enrol(list, entry, &extras),
         }
     }
 
@@ -352,12 +420,14 @@ impl Store {
                     id: segment.ids[s],
                     list: segment.lists[s],
                     label: segment.label(slot),
+                    variant: segment.variant(s),
                 },
                 Some(d) => NewEntry {
                     hash: self.delta.hashes[d],
                     id: self.delta.ids[d],
                     list: self.delta.lists[d],
                     label: self.delta.labels[d].as_deref(),
+                    variant: self.delta.variants[d],
                 },
             }
         });
@@ -372,6 +442,7 @@ impl Store {
             + d.ids.capacity() * 8
             + d.lists.capacity() * 4
             + d.labels.capacity() * 16
+            + d.variants.capacity()
             + d.by_entry.capacity() * 24
             + d.runs.iter().map(|r| r.order.capacity() * 4).sum::<usize>();
         self.segment.bytes() + delta + self.dead.capacity() * 8 + self.disabled.capacity() * 24
@@ -422,15 +493,16 @@ mod tests {
             .live_slots()
             .map(|slot| {
                 let (list, id) = (store.list(slot), store.id(slot));
-                assert_eq!(store.find(list, id), Some(slot));
+                assert_eq!(store.find(list, id), Some(store.owner(slot)));
                 let found: std::collections::BTreeSet<(u32, u64)> = store
                     .radius(&store.hash(slot), 40)
                     .iter()
                     .map(|h| (store.list(h.slot), store.id(h.slot)))
                     .collect();
                 format!(
-                    "{list}/{id} {} {:?} {:?} finds {found:?}",
+                    "{list}/{id} {} (variant {}) {:?} {:?} finds {found:?}",
                     store.hash(slot),
+                    store.variant(slot),
                     store.label(slot),
                     store.disabled(slot),
                 )
@@ -476,6 +548,12 @@ mod tests {
                     Op::Insert(1, (20..22).chain(1000..1300).map(entry).collect()),
                     Op::Remove(1, 1100),
                     Op::SetDisabled(1, 21, Some("appeal".into())),
+                    // Entries with extra hashes: one removed, one disabled, one kept.
+                    Op::Enrol(0, entry(2000), vec![(1, hash(2001)), (130, hash(2002))]),
+                    Op::Enrol(0, entry(2003), vec![(8, hash(2004))]),
+                    Op::Enrol(1, entry(2005), vec![(2, hash(2006)), (3, hash(2007))]),
+                    Op::Remove(0, 2000),
+                    Op::SetDisabled(1, 2005, Some("appeal".into())),
                 ]
             };
             for op in ops() {
@@ -487,8 +565,14 @@ mod tests {
                 compacted.apply(op);
             }
             assert_eq!(observe(&compacted), observe(&store), "{kind}");
+            // The removed entry's extra hashes went with it; the others are their entries'.
+            assert!(store.radius(&hash(2001), 0).is_empty());
+            let extra = store.radius(&hash(2004), 0);
+            assert_eq!(store.owner(extra[0].slot), store.find(0, 2003).unwrap());
             for (list, id, live) in [
                 (1, 20, true),
+                (0, 2000, false),
+                (1, 2005, true),
                 (1, 1100, false),
                 (1, 12, true),
                 (0, 10, false),

@@ -32,6 +32,7 @@
 //! # Ok::<(), hashmatch::Error>(())
 //! ```
 
+pub mod enrol;
 pub mod frame;
 mod orient;
 pub mod tilt;

@@ -945,6 +945,100 @@ static void test_robust(void) {
   hm_hasher_free(h);
 }
 
+static void test_enrol(void) {
+  hm_error err;
+  hm_hasher *h = NULL;
+  OK(hm_hasher_new(NULL, &h, &err));
+  const char *taken_down = path_in(root, "examples/uploads/landscape-5.jpg");
+  hm_enrolment *e = NULL;
+  OK(hm_hasher_enrolment_file(h, taken_down, NULL, &e, &err));
+  hm_pdq_result plain;
+  OK(hm_hasher_hash_file(h, taken_down, &plain, &err));
+  hm_pdq_hash listed;
+  uint8_t quality = 0;
+  CHECK(hm_enrolment_hash(e, &listed, &quality));
+  CHECK(memcmp(&listed, &plain.hash, sizeof listed) == 0 && quality == plain.quality);
+  CHECK(hm_enrolment_hash(e, NULL, NULL));
+  CHECK(!hm_enrolment_hash(NULL, &listed, &quality));
+  /* The default options: 7 orientations, 6 crops, the picture inside a frame if one is seen. */
+  size_t extras = hm_enrolment_len(e);
+  size_t crops = 0, oriented = 0, trimmed = 0;
+  for (size_t i = 0; i < extras; i++) {
+    hm_enrolled_hash x;
+    CHECK(hm_enrolment_get(e, i, &x));
+    crops += x.variant > HM_VARIANT_CROP_BASE && x.variant < HM_VARIANT_CROP_BASE + 100;
+    oriented += x.variant >= 1 && x.variant <= 7;
+    trimmed += x.variant == HM_VARIANT_TRIMMED;
+  }
+  CHECK(crops == 6 && oriented == 7 && trimmed <= 1 && crops + oriented + trimmed == extras);
+  hm_enrolled_hash x;
+  CHECK(!hm_enrolment_get(e, extras, &x));
+  CHECK(!hm_enrolment_get(e, 0, NULL));
+  CHECK(hm_enrolment_len(NULL) == 0);
+
+  hm_matcher *m = NULL;
+  OK(hm_matcher_new(HM_INDEX_AUTO, &m, &err));
+  OK(hm_matcher_add_list(m, "taken-down", 31, true, &err));
+  OK(hm_matcher_enrol(m, "taken-down", 5, "case 5", e, &err));
+  FAILS(HM_ENTRY_EXISTS, hm_matcher_enrol(m, "taken-down", 5, NULL, e, &err));
+  FAILS(HM_UNKNOWN_LIST, hm_matcher_enrol(m, "nope", 6, NULL, e, &err));
+  FAILS(HM_NULL_ARGUMENT, hm_matcher_enrol(m, "taken-down", 6, NULL, NULL, &err));
+  hm_list_info info;
+  OK(hm_matcher_list_info(m, "taken-down", &info, &err));
+  CHECK(info.entries == 1);
+
+  /* A turned re-upload matches through a plain query, by an oriented extra hash. */
+  hm_pdq_result turned;
+  OK(hm_hasher_hash_file(h, path_in(root, "examples/uploads/reupload-rotated.jpg"), &turned, &err));
+  hm_matches *found = NULL;
+  OK(hm_matcher_query(m, &turned, NULL, &found, &err));
+  CHECK(hm_matches_len(found) == 1);
+  const hm_match *hit = hm_matches_get(found, 0);
+  CHECK(hit != NULL && hit->entry_id == 5 && strcmp(hit->label, "case 5") == 0);
+  CHECK(hit != NULL && hit->variant >= 1 && hit->variant <= 7 &&
+        hit->orientation == HM_ORIENTATION_ORIGINAL);
+  hm_matches_free(found);
+  /* The original itself matches its listed hash. */
+  found = NULL;
+  OK(hm_matcher_query(m, &plain, NULL, &found, &err));
+  CHECK(hm_matches_len(found) == 1 && hm_matches_get(found, 0)->variant == HM_VARIANT_LISTED);
+  hm_matches_free(found);
+  /* Removing the entry removes every hash of it. */
+  bool existed = false;
+  OK(hm_matcher_remove(m, "taken-down", 5, &existed, &err));
+  CHECK(existed);
+  found = NULL;
+  OK(hm_matcher_query(m, &turned, NULL, &found, &err));
+  CHECK(hm_matches_len(found) == 0);
+  hm_matches_free(found);
+
+  /* Options: no extras; a crop out of range is refused. */
+  hm_enrol_options options = hm_enrol_options_default();
+  CHECK(options.orientations && options.trimmed && options.crops_len == 6);
+  options.orientations = false;
+  options.trimmed = false;
+  options.crops_len = 0;
+  hm_enrolment *few = NULL;
+  OK(hm_hasher_enrolment_file(h, taken_down, &options, &few, &err));
+  CHECK(hm_enrolment_len(few) == 0);
+  hm_enrolment_free(few);
+  const uint8_t bad[] = {90, 100};
+  options.crops = bad;
+  options.crops_len = 2;
+  few = NULL;
+  FAILS(HM_INVALID_ARGUMENT, hm_hasher_enrolment_file(h, taken_down, &options, &few, &err));
+  CHECK(few == NULL && strstr(err.message, "100 %") != NULL);
+  options.crops = NULL;
+  FAILS(HM_NULL_ARGUMENT, hm_hasher_enrolment_file(h, taken_down, &options, &few, &err));
+  const unsigned char garbage[] = "not an image at all";
+  FAILS(HM_UNKNOWN_FORMAT, hm_hasher_enrolment_bytes(h, garbage, sizeof garbage, NULL, &few, &err));
+  FAILS(HM_NULL_ARGUMENT, hm_hasher_enrolment_bytes(h, garbage, sizeof garbage, NULL, NULL, &err));
+  hm_enrolment_free(e);
+  hm_enrolment_free(NULL);
+  hm_matcher_free(m);
+  hm_hasher_free(h);
+}
+
 int main(int argc, char **argv) {
   if (argc != 3) {
     fprintf(stderr, "usage: %s <repository root> <scratch directory>\n", argv[0]);
@@ -959,6 +1053,7 @@ int main(int argc, char **argv) {
   test_threads();
   test_video();
   test_robust();
+  test_enrol();
   printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }
