@@ -359,6 +359,10 @@ typedef struct hm_list_info {
    */
   uint64_t disabled;
   /**
+   * Extra hashes stored with entries added by `hm_matcher_enrol`, beyond their own.
+   */
+  uint64_t extra_hashes;
+  /**
    * The largest distance that counts as a match for this list.
    */
   uint32_t threshold;

@@ -1227,3 +1227,111 @@ fn eval_reports_found_shares_per_transform_and_mode() {
     assert_eq!(code, 2);
     assert!(err.contains("unknown mode"), "{err}");
 }
+
+#[test]
+fn list_enrol_stores_extra_hashes_that_catch_a_crop_and_a_mirror_image() {
+    let dir = scratch("enrol");
+    let uploads = dir.join("uploads");
+    std::fs::create_dir_all(&uploads).unwrap();
+    let taken_down = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/uploads/landscape-2.jpg"
+    );
+    let img = image::open(taken_down).unwrap().to_rgb8();
+    let (w, h) = img.dimensions();
+    image::imageops::crop_imm(&img, w / 25, h / 25, w - 2 * (w / 25), h - 2 * (h / 25))
+        .to_image()
+        .save(uploads.join("cropped.jpg"))
+        .unwrap();
+    image::imageops::flip_horizontal(&img)
+        .save(uploads.join("mirrored.jpg"))
+        .unwrap();
+    let index = dir.join("own.hmsnap");
+    let index = index.to_str().unwrap();
+    let uploads = uploads.to_str().unwrap();
+
+    // The same image listed by its plain hash alone misses both copies (in plain queries:
+    // scan's default DCT orientations would find the mirror image by themselves).
+    let (code, _, err) = run(&[
+        "list",
+        "enrol",
+        "--index",
+        index,
+        "--list",
+        "plain-only",
+        "--entry",
+        "1",
+        "--no-crops",
+        "--no-orientations",
+        "--no-trim",
+        taken_down,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("with 0 extra hashes"), "{err}");
+    let (_, out, _) = run(&["scan", "--no-dihedral", "--index", index, uploads]);
+    assert_eq!(out.matches("no match").count(), 2, "{out}");
+
+    let (code, _, err) = run(&[
+        "list",
+        "enrol",
+        "--index",
+        index,
+        "--list",
+        "taken-down",
+        "--entry",
+        "7",
+        "--label",
+        "case 12",
+        taken_down,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("enrolled") && err.contains("entry 7"), "{err}");
+    let (_, out, _) = run(&["stats", index]);
+    assert!(out.contains("taken-down: 1 entries ("), "{out}");
+    assert!(out.contains("plain-only: 1 entries, 0 disabled"), "{out}");
+    let (code, out, _) = run(&["scan", "--no-dihedral", "--index", index, uploads]);
+    assert_eq!(code, 0);
+    for (file, via) in [
+        ("cropped.jpg", "via enrolled crop-"),
+        ("mirrored.jpg", "via enrolled oriented-flipy"),
+    ] {
+        let block = out.split(&format!("{file}:")).nth(1).unwrap();
+        let first = block.lines().nth(1).unwrap_or_default();
+        assert!(
+            first.contains("list taken-down entry 7")
+                && first.contains(via)
+                && first.contains("case 12"),
+            "{file}: {out}"
+        );
+    }
+    // The same id again is refused; a bad crop is refused by name.
+    let (code, _, err) = run(&[
+        "list",
+        "enrol",
+        "--index",
+        index,
+        "--list",
+        "taken-down",
+        "--entry",
+        "7",
+        taken_down,
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("already in list"), "{err}");
+    let (code, _, err) = run(&[
+        "list",
+        "enrol",
+        "--index",
+        index,
+        "--list",
+        "taken-down",
+        "--entry",
+        "8",
+        "--crops",
+        "100",
+        taken_down,
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("100 %"), "{err}");
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -159,6 +159,8 @@ fn an_entry_is_removed_disabled_and_saved_with_all_its_hashes() {
     let crop = jpeg(&centre_crop(&taken_down(), 0.9));
     assert_eq!(query(&enrolled, &crop)[0].entry_id, 7);
     assert_eq!(enrolled.stats()[0].entries, 4);
+    let extras = enrolled.stats()[0].extra_hashes;
+    assert!(extras >= 13, "{extras}");
 
     enrolled.disable("taken-down", 7, "appeal 3").unwrap();
     assert!(query(&enrolled, &crop).is_empty());
@@ -179,6 +181,7 @@ fn an_entry_is_removed_disabled_and_saved_with_all_its_hashes() {
     assert!(reopened.remove("taken-down", 7).unwrap());
     assert!(query(&reopened, &crop).is_empty());
     assert_eq!(reopened.stats()[0].entries, 3);
+    assert_eq!(reopened.stats()[0].extra_hashes, 0);
     // The id is free again, for a plain entry.
     let hash = Hasher::default().hash_bytes(&crop).unwrap().hash;
     let entry = Entry {

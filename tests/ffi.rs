@@ -1267,6 +1267,7 @@ fn changes_are_seen_by_the_next_query_and_errors_name_what_is_wrong() {
             hm_list_info {
                 entries: 1,
                 disabled: 1,
+                extra_hashes: 0,
                 threshold: 31,
                 enabled: true,
                 robust: false

@@ -265,6 +265,7 @@ proptest! {
             let (settings, entries) = &model[&*s.name];
             prop_assert_eq!(s.entries, entries.len());
             prop_assert_eq!(s.disabled, entries.values().filter(|e| e.1).count());
+            prop_assert_eq!(s.extra_hashes, entries.values().map(|e| e.0.len() - 1).sum::<usize>());
             prop_assert_eq!((s.threshold, s.enabled), (settings.threshold, settings.enabled));
         }
     }

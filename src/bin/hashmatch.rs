@@ -10,9 +10,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 use hashmatch::eval;
 use hashmatch::eval::measure::{evaluate, Mode, Plan};
 use hashmatch::eval::transforms::Transform;
-use hashmatch::list::{read_list, ReadOptions};
+use hashmatch::list::{read_list, Entry, ReadOptions};
 use hashmatch::matcher::{ListSettings, Match, Matcher, QueryOptions};
 use hashmatch::pdq::{DihedralHashes, LumaMode, PdqHash};
+use hashmatch::robust::enrol::{EnrolOptions, Variant};
 use hashmatch::robust::{Region, RobustHashes};
 use hashmatch::video::file::{format_vpdq, is_vpdq_file, read_video_list, read_vpdq, write_vpdq};
 use hashmatch::video::{
@@ -95,9 +96,13 @@ struct EvalArgs {
     #[arg(long, value_delimiter = ',', default_value = "31")]
     thresholds: Vec<u32>,
     /// Query modes to compare, comma separated: plain, dct-dihedral, orientations, frames,
-    /// tilt, robust (default: all).
+    /// tilt, robust, and enrolled, enrolled-robust (plain and robust queries against the
+    /// originals enrolled with extra hashes) (default: all).
     #[arg(long, value_delimiter = ',')]
     modes: Vec<String>,
+    /// The enrolled modes' centre crops, each the percentage of the area it keeps (1-99).
+    #[arg(long, value_delimiter = ',', default_values_t = hashmatch::robust::enrol::DEFAULT_CROPS)]
+    crops: Vec<u8>,
     /// The robust modes' threshold for extra hashes.
     #[arg(long, default_value_t = hashmatch::robust::EXTRA_THRESHOLD)]
     extra_threshold: u32,
@@ -201,6 +206,42 @@ enum ListCommand {
     Disable(EntryArgs),
     /// Let a disabled entry match again.
     Enable(EntryArgs),
+    /// Add an image the service took down itself as one entry with extra hashes (other
+    /// orientations, the picture inside its frame, centre crops), so that cropped, turned or
+    /// re-framed copies match it later. The list and the snapshot are created if missing.
+    Enrol(EnrolArgs),
+}
+
+#[derive(clap::Args)]
+struct EnrolArgs {
+    /// The snapshot to change.
+    #[arg(long)]
+    index: PathBuf,
+    /// The list to add the entry to.
+    #[arg(long)]
+    list: String,
+    /// The entry's id in that list.
+    #[arg(long)]
+    entry: u64,
+    /// A label kept with the entry (a case number; never a path or a user's name).
+    #[arg(long)]
+    label: Option<String>,
+    /// Centre crops to store, each the percentage of the area it keeps (1-99).
+    #[arg(long, value_delimiter = ',', default_values_t = hashmatch::robust::enrol::DEFAULT_CROPS)]
+    crops: Vec<u8>,
+    /// Do not store centre crops.
+    #[arg(long, conflicts_with = "crops")]
+    no_crops: bool,
+    /// Do not store the image's other orientations.
+    #[arg(long)]
+    no_orientations: bool,
+    /// Do not store the picture inside the image's frame.
+    #[arg(long)]
+    no_trim: bool,
+    #[command(flatten)]
+    hashing: HashingArgs,
+    /// The image taken down.
+    image: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -718,8 +759,10 @@ fn run_list(command: ListCommand) -> Result<ExitCode, String> {
     let index = match &command {
         ListCommand::Import(args) => &args.index,
         ListCommand::Disable(args) | ListCommand::Enable(args) => &args.index,
+        ListCommand::Enrol(args) => &args.index,
     };
-    let matcher = if matches!(command, ListCommand::Import(_)) && !index.exists() {
+    let creates = matches!(command, ListCommand::Import(_) | ListCommand::Enrol(_));
+    let matcher = if creates && !index.exists() {
         Matcher::new()
     } else {
         Matcher::open(index).map_err(|e| e.to_string())?
@@ -754,6 +797,40 @@ fn run_list(command: ListCommand) -> Result<ExitCode, String> {
                 .enable(&args.list, args.entry)
                 .map_err(|e| e.to_string())?;
             format!("enabled entry {} of list {:?}", args.entry, args.list)
+        }
+        ListCommand::Enrol(args) => {
+            let options = EnrolOptions {
+                orientations: !args.no_orientations,
+                trimmed: !args.no_trim,
+                crops: if args.no_crops {
+                    Vec::new()
+                } else {
+                    args.crops.clone()
+                },
+            };
+            let enrolment = hasher_from(&args.hashing)
+                .enrolment_file(&args.image, &options)
+                .map_err(|e| e.to_string())?;
+            if !matcher.stats().iter().any(|l| *l.name == args.list) {
+                matcher
+                    .add_list(&args.list, ListSettings::default())
+                    .map_err(|e| e.to_string())?;
+            }
+            let entry = Entry {
+                hash: enrolment.hash.hash,
+                id: args.entry,
+                label: args.label.clone(),
+            };
+            matcher
+                .enrol(&args.list, entry, &enrolment.extra_hashes())
+                .map_err(|e| e.to_string())?;
+            format!(
+                "enrolled {} as entry {} of list {:?} with {} extra hashes",
+                args.image.display(),
+                args.entry,
+                args.list,
+                enrolment.extras.len()
+            )
         }
     };
     matcher.save(index).map_err(|e| e.to_string())?;
@@ -793,9 +870,13 @@ fn run_stats(args: StatsArgs) -> Result<ExitCode, String> {
         let written = match args.format {
             MatchFormat::Text => writeln!(
                 out,
-                "{}: {} entries, {} disabled, threshold {}, {}{}",
+                "{}: {} entries{}, {} disabled, threshold {}, {}{}",
                 s.name,
                 s.entries,
+                match s.extra_hashes {
+                    0 => String::new(),
+                    n => format!(" ({n} extra hashes)"),
+                },
                 s.disabled,
                 s.threshold,
                 if s.enabled { "enabled" } else { "disabled" },
@@ -1004,7 +1085,7 @@ fn write_matches(
                     for m in found {
                         writeln!(
                             out,
-                            "  list {} entry {} distance {} orientation {}{}{}",
+                            "  list {} entry {} distance {} orientation {}{}{}{}",
                             m.list,
                             m.entry_id,
                             m.distance,
@@ -1012,6 +1093,10 @@ fn write_matches(
                             match m.region {
                                 Region::Whole => String::new(),
                                 region => format!(" region {region}"),
+                            },
+                            match m.variant {
+                                Variant::Listed => String::new(),
+                                variant => format!(" via enrolled {variant}"),
                             },
                             label_of(&m.label)
                         )?;
@@ -1227,8 +1312,10 @@ fn run_eval(args: EvalArgs) -> Result<ExitCode, String> {
     start_threads(&args.hashing)?;
     let mut modes = Mode::standard();
     for (_, mode) in &mut modes {
-        if let Mode::Robust(options) = mode {
-            options.extra_threshold = args.extra_threshold;
+        if let Mode::Robust(options) | Mode::Enrolled(options) = mode {
+            if *options != hashmatch::robust::RobustOptions::PLAIN {
+                options.extra_threshold = args.extra_threshold;
+            }
         }
     }
     if !args.modes.is_empty() {
@@ -1281,6 +1368,10 @@ fn run_eval(args: EvalArgs) -> Result<ExitCode, String> {
         hasher: hasher_from(&args.hashing),
         modes,
         thresholds: args.thresholds.clone(),
+        enrol: hashmatch::robust::enrol::EnrolOptions {
+            crops: args.crops.clone(),
+            ..Default::default()
+        },
         progress: &|| progress.inc(1),
     };
     let variants = |i: usize, bytes: &[u8]| -> Vec<(String, hashmatch::Result<Vec<u8>>)> {

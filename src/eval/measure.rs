@@ -1,6 +1,8 @@
 //! Error rates of each query mode on a set of originals and their transformed copies.
 //!
-//! The originals are hashed plainly and put in one list, as a hotline's list would hold them.
+//! The originals are hashed plainly and put in one list, as a hotline's list would hold them
+//! (and, for the enrolled modes, enrolled with extra hashes in a second list, as a platform
+//! would store its own takedowns: [`Matcher::enrol`]).
 //! Every upload (each original itself, and each transformed copy) is then queried in every
 //! mode through [`Matcher`], the code path a service uses, and counted:
 //! - **found**: its own original matches within the threshold;
@@ -19,6 +21,7 @@ use crate::hasher::Hasher;
 use crate::list::Entry;
 use crate::matcher::{ListSettings, Match, Matcher, QueryOptions};
 use crate::pixels::PixelView;
+use crate::robust::enrol::EnrolOptions;
 use crate::robust::RobustOptions;
 
 /// A way of querying an upload.
@@ -30,12 +33,15 @@ pub enum Mode {
     DctDihedral,
     /// A robust query ([`Matcher::query_robust`]) with these options.
     Robust(RobustOptions),
+    /// A robust query with these options ([`RobustOptions::PLAIN`]: a plain query) against
+    /// the originals enrolled with extra hashes ([`Plan::enrol`], [`Matcher::enrol`]).
+    Enrolled(RobustOptions),
 }
 
 impl Mode {
     /// The modes `hashmatch eval` compares by default: plain, the DCT shortcut, each part of
     /// the robust mode alone (pixel-space orientations; bars and embedded pictures; tilt),
-    /// and the whole robust mode.
+    /// the whole robust mode, and plain and robust queries against enrolled originals.
     pub fn standard() -> Vec<(String, Mode)> {
         let only = RobustOptions {
             extra_threshold: crate::robust::EXTRA_THRESHOLD,
@@ -64,6 +70,11 @@ impl Mode {
                 Mode::Robust(RobustOptions { tilt: true, ..only }),
             ),
             ("robust".into(), Mode::Robust(RobustOptions::default())),
+            ("enrolled".into(), Mode::Enrolled(RobustOptions::PLAIN)),
+            (
+                "enrolled-robust".into(),
+                Mode::Enrolled(RobustOptions::default()),
+            ),
         ]
     }
 }
@@ -169,6 +180,8 @@ pub struct Plan<'a> {
     pub modes: Vec<(String, Mode)>,
     /// Thresholds, each evaluated in every mode.
     pub thresholds: Vec<u32>,
+    /// The extra hashes of each original for the [`Mode::Enrolled`] modes.
+    pub enrol: EnrolOptions,
     /// Called once per original when its uploads are done (for a progress bar).
     pub progress: &'a (dyn Fn() + Sync),
 }
@@ -178,7 +191,8 @@ pub struct Plan<'a> {
 /// copies, or an error for one that could not be made, which counts as failed).
 ///
 /// # Errors
-/// [`Error::Eval`] if no original can be hashed or no threshold or mode is given.
+/// [`Error::Eval`] if no original can be hashed or no threshold or mode is given;
+/// [`Error::InvalidOption`] for an enrolment crop outside 1-99 %.
 pub fn evaluate<V>(
     originals: &[(String, Vec<u8>)],
     variants: V,
@@ -230,6 +244,16 @@ where
     }
     let listed = entries.len();
     matcher.insert_many("originals", entries)?;
+    plan.enrol.check()?;
+    let enrolled = if plan
+        .modes
+        .iter()
+        .any(|(_, m)| matches!(m, Mode::Enrolled(_)))
+    {
+        enrolled_list(originals, &hashed, &list_hasher, plan, max_t)?
+    } else {
+        Matcher::new()
+    };
 
     let per_original: Vec<Vec<(String, Vec<Vec<Counts>>)>> = (0..originals.len())
         .into_par_iter()
@@ -247,7 +271,11 @@ where
                     .modes
                     .iter()
                     .map(|(_, mode)| {
-                        count_upload(&matcher, plan, *mode, i, pixels.as_ref().map_err(|e| *e))
+                        let list = match mode {
+                            Mode::Enrolled(_) => &enrolled,
+                            _ => &matcher,
+                        };
+                        count_upload(list, plan, *mode, i, pixels.as_ref().map_err(|e| *e))
                     })
                     .collect();
                 out.push((transform, counts));
@@ -282,6 +310,46 @@ where
     })
 }
 
+/// The originals that could be hashed, each enrolled with the extra hashes `plan.enrol` asks
+/// for (an original whose extras cannot be made is listed by its plain hash alone).
+fn enrolled_list(
+    originals: &[(String, Vec<u8>)],
+    hashed: &[std::result::Result<PdqHash, String>],
+    list_hasher: &Hasher,
+    plan: &Plan<'_>,
+    threshold: u32,
+) -> Result<Matcher> {
+    let matcher = Matcher::new();
+    matcher.add_list(
+        "originals",
+        ListSettings {
+            threshold,
+            enabled: true,
+            robust: true,
+        },
+    )?;
+    let extras: Vec<Option<Vec<_>>> = originals
+        .par_iter()
+        .zip(hashed)
+        .map(|((_, bytes), hash)| {
+            hash.as_ref().ok()?;
+            let enrolment = list_hasher.enrolment_bytes(bytes, &plan.enrol).ok();
+            Some(enrolment.map_or_else(Vec::new, |e| e.extra_hashes()))
+        })
+        .collect();
+    for (i, (hash, extras)) in hashed.iter().zip(extras).enumerate() {
+        if let (Ok(hash), Some(extras)) = (hash, extras) {
+            let entry = Entry {
+                hash: hash.hash,
+                id: i as u64,
+                label: None,
+            };
+            matcher.enrol("originals", entry, &extras)?;
+        }
+    }
+    Ok(matcher)
+}
+
 /// One upload in one mode, at every threshold.
 fn count_upload(
     matcher: &Matcher,
@@ -314,7 +382,7 @@ fn count_upload(
             .hasher
             .dihedral_pixels(pixels)
             .and_then(|h| matcher.query_dihedral(&h, &options)),
-        Mode::Robust(robust) => plan
+        Mode::Robust(robust) | Mode::Enrolled(robust) => plan
             .hasher
             .robust_pixels(pixels, &robust)
             .and_then(|h| matcher.query_robust(&h, &options)),

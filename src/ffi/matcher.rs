@@ -192,6 +192,8 @@ pub struct hm_list_info {
     pub entries: u64,
     /// Entries disabled after a wrong match.
     pub disabled: u64,
+    /// Extra hashes stored with entries added by `hm_matcher_enrol`, beyond their own.
+    pub extra_hashes: u64,
     /// The largest distance that counts as a match for this list.
     pub threshold: u32,
     /// Whether the list takes part in queries.
@@ -403,6 +405,7 @@ pub unsafe extern "C" fn hm_matcher_list_info(
             })?;
             let info = hm_list_info {
                 entries: list.entries as u64,
+                extra_hashes: list.extra_hashes as u64,
                 disabled: list.disabled as u64,
                 threshold: list.threshold,
                 enabled: list.enabled,

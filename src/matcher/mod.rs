@@ -111,6 +111,8 @@ pub struct ListStats {
     pub entries: usize,
     /// Entries disabled after a wrong match.
     pub disabled: usize,
+    /// Extra hashes stored with enrolled entries ([`Matcher::enrol`]), beyond their own.
+    pub extra_hashes: usize,
     /// The list's threshold.
     pub threshold: u32,
     /// Whether the list takes part in queries.
@@ -153,6 +155,7 @@ struct ListState {
     settings: ListSettings,
     entries: usize,
     disabled: usize,
+    extra_hashes: usize,
 }
 
 struct State {
@@ -246,6 +249,7 @@ impl Matcher {
             settings,
             entries: 0,
             disabled: 0,
+            extra_hashes: 0,
         });
         Ok(())
     }
@@ -407,7 +411,9 @@ impl Matcher {
             u32::try_from(state.store.len() + 1 + extras.len()).map_err(|_| {
                 matcher_error(MatcherErrorKind::Refused, "more than 4 294 967 295 hashes")
             })?;
-            state.lists[list_id as usize].entries += 1;
+            let list = &mut state.lists[list_id as usize];
+            list.entries += 1;
+            list.extra_hashes += extras.len();
             state.insertions += 1;
             if let Some(log) = &mut state.compaction_log {
                 log.push(Op::Enrol(list_id, entry.clone(), extras.clone()));
@@ -429,9 +435,11 @@ impl Matcher {
             let Some(slot) = state.store.find(list_id, entry_id) else {
                 return Ok(false);
             };
-            let was_disabled = state.store.remove(slot).is_some();
+            let (reason, extras) = state.store.remove(slot);
+            let was_disabled = reason.is_some();
             let list = &mut state.lists[list_id as usize];
             list.entries -= 1;
+            list.extra_hashes -= extras;
             list.disabled -= usize::from(was_disabled);
             if let Some(log) = &mut state.compaction_log {
                 log.push(Op::Remove(list_id, entry_id));
@@ -679,6 +687,7 @@ impl Matcher {
                 name: l.name.clone(),
                 entries: l.entries,
                 disabled: l.disabled,
+                extra_hashes: l.extra_hashes,
                 threshold: l.settings.threshold,
                 enabled: l.settings.enabled,
                 robust: l.settings.robust,
@@ -802,6 +811,7 @@ impl Matcher {
                 settings,
                 entries: 0,
                 disabled: 0,
+                extra_hashes: 0,
             });
         }
         let segment = parts.segment;
@@ -840,34 +850,42 @@ impl Matcher {
         }
         // Count entries per list (and check every list number) in parallel chunks.
 
+        // (entries, extra hashes) per list.
         let counts = segment
             .lists
             .par_chunks(1 << 16)
             .enumerate()
             .try_fold(
-                || vec![0usize; lists.len()],
+                || vec![(0usize, 0usize); lists.len()],
                 |mut counts, (c, chunk)| {
                     for (k, &l) in chunk.iter().enumerate() {
-                        let entry = segment.variant((c << 16) + k) == 0;
-                        *counts.get_mut(l as usize).ok_or_else(|| {
+                        let count = counts.get_mut(l as usize).ok_or_else(|| {
                             format!(
                                 "an entry refers to list {l}, but there are {} lists",
                                 list_ids.len()
                             )
-                        })? += usize::from(entry);
+                        })?;
+                        if segment.variant((c << 16) + k) == 0 {
+                            count.0 += 1;
+                        } else {
+                            count.1 += 1;
+                        }
                     }
                     Ok::<_, String>(counts)
                 },
             )
             .try_reduce(
-                || vec![0usize; lists.len()],
+                || vec![(0, 0); lists.len()],
                 |mut a, b| {
-                    a.iter_mut().zip(b).for_each(|(a, b)| *a += b);
+                    for (a, b) in a.iter_mut().zip(b) {
+                        *a = (a.0 + b.0, a.1 + b.1);
+                    }
                     Ok(a)
                 },
             )?;
-        for (list, count) in lists.iter_mut().zip(counts) {
-            list.entries = count;
+        for (list, (entries, extras)) in lists.iter_mut().zip(counts) {
+            list.entries = entries;
+            list.extra_hashes = extras;
         }
         // The lookup order must be the entries' positions sorted strictly by (list, id): then
         // it is a permutation of them and no entry id repeats within a list.

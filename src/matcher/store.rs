@@ -234,8 +234,8 @@ impl Store {
     }
 
     /// Removes the live entry at `slot` and its extra hashes; returns its disable reason, if
-    /// it had one.
-    pub(crate) fn remove(&mut self, slot: u32) -> Option<Arc<str>> {
+    /// it had one, and how many extra hashes went with it.
+    pub(crate) fn remove(&mut self, slot: u32) -> (Option<Arc<str>>, usize) {
         let s = slot as usize;
         debug_assert!(self.is_live(s));
         debug_assert_eq!(self.variant(slot), 0);
@@ -253,7 +253,7 @@ impl Store {
                 Arc::make_mut(&mut self.delta).by_entry.remove(&key);
             }
         }
-        self.disabled.remove(&slot)
+        (self.disabled.remove(&slot), end - s - 1)
     }
 
     /// Sets or clears the disable reason of the live entry at `slot`; returns the previous one.

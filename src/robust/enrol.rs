@@ -127,6 +127,21 @@ impl Default for EnrolOptions {
     }
 }
 
+impl EnrolOptions {
+    /// Checks that every crop keeps 1-99 % of the area.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] naming the first crop that does not.
+    pub fn check(&self) -> Result<()> {
+        match self.crops.iter().find(|&&p| !(1..=99).contains(&p)) {
+            Some(&bad) => Err(Error::InvalidOption {
+                reason: format!("an enrolment crop keeps {bad} % of the area; it must be 1-99"),
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
 /// One extra hash of an entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct EnrolledHash {
@@ -167,11 +182,7 @@ pub fn enrolment(
     settings: &HashSettings,
     options: &EnrolOptions,
 ) -> Result<Enrolment> {
-    if let Some(&bad) = options.crops.iter().find(|&&p| !(1..=99).contains(&p)) {
-        return Err(Error::InvalidOption {
-            reason: format!("an enrolment crop keeps {bad} % of the area; it must be 1-99"),
-        });
-    }
+    options.check()?;
     let hash = pdq::hash_with(pixels, settings.luma)?;
     if hash.quality < settings.quality_floor {
         return Err(Error::LowQuality {

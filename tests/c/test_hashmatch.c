@@ -985,7 +985,7 @@ static void test_enrol(void) {
   FAILS(HM_NULL_ARGUMENT, hm_matcher_enrol(m, "taken-down", 6, NULL, NULL, &err));
   hm_list_info info;
   OK(hm_matcher_list_info(m, "taken-down", &info, &err));
-  CHECK(info.entries == 1);
+  CHECK(info.entries == 1 && info.extra_hashes == extras);
 
   /* A turned re-upload matches through a plain query, by an oriented extra hash. */
   hm_pdq_result turned;
