@@ -1262,7 +1262,6 @@ fn list_enrol_stores_extra_hashes_that_catch_a_crop_and_a_mirror_image() {
         "--entry",
         "1",
         "--no-crops",
-        "--no-orientations",
         "--no-trim",
         taken_down,
     ]);
@@ -1282,6 +1281,7 @@ fn list_enrol_stores_extra_hashes_that_catch_a_crop_and_a_mirror_image() {
         "7",
         "--label",
         "case 12",
+        "--orientations",
         taken_down,
     ]);
     assert_eq!(code, 0, "{err}");

@@ -103,6 +103,12 @@ struct EvalArgs {
     /// The enrolled modes' centre crops, each the percentage of the area it keeps (1-99).
     #[arg(long, value_delimiter = ',', default_values_t = hashmatch::robust::enrol::DEFAULT_CROPS)]
     crops: Vec<u8>,
+    /// The enrolled modes also store the originals' other orientations.
+    #[arg(long)]
+    enrol_orientations: bool,
+    /// The enrolled modes store no trimmed picture of the originals.
+    #[arg(long)]
+    no_enrol_trim: bool,
     /// The robust modes' threshold for extra hashes.
     #[arg(long, default_value_t = hashmatch::robust::EXTRA_THRESHOLD)]
     extra_threshold: u32,
@@ -206,9 +212,9 @@ enum ListCommand {
     Disable(EntryArgs),
     /// Let a disabled entry match again.
     Enable(EntryArgs),
-    /// Add an image the service took down itself as one entry with extra hashes (other
-    /// orientations, the picture inside its frame, centre crops), so that cropped, turned or
-    /// re-framed copies match it later. The list and the snapshot are created if missing.
+    /// Add an image the service took down itself as one entry with extra hashes (the picture
+    /// inside its frame, centre crops, and on request its other orientations), so that
+    /// cropped or re-framed copies match it later. The list and the snapshot are created if missing.
     Enrol(EnrolArgs),
 }
 
@@ -232,9 +238,10 @@ struct EnrolArgs {
     /// Do not store centre crops.
     #[arg(long, conflicts_with = "crops")]
     no_crops: bool,
-    /// Do not store the image's other orientations.
+    /// Also store the image's seven other orientations (for services that query only plainly:
+    /// `scan --robust` finds turned copies with fewer false matches).
     #[arg(long)]
-    no_orientations: bool,
+    orientations: bool,
     /// Do not store the picture inside the image's frame.
     #[arg(long)]
     no_trim: bool,
@@ -800,7 +807,7 @@ fn run_list(command: ListCommand) -> Result<ExitCode, String> {
         }
         ListCommand::Enrol(args) => {
             let options = EnrolOptions {
-                orientations: !args.no_orientations,
+                orientations: args.orientations,
                 trimmed: !args.no_trim,
                 crops: if args.no_crops {
                     Vec::new()
@@ -1369,8 +1376,9 @@ fn run_eval(args: EvalArgs) -> Result<ExitCode, String> {
         modes,
         thresholds: args.thresholds.clone(),
         enrol: hashmatch::robust::enrol::EnrolOptions {
+            orientations: args.enrol_orientations,
+            trimmed: !args.no_enrol_trim,
             crops: args.crops.clone(),
-            ..Default::default()
         },
         progress: &|| progress.inc(1),
     };

@@ -2,8 +2,8 @@
 //!
 //! A shared list holds one hash per image, computed from the original. When a service adds an
 //! image it removed, it still has the pixels, so it can store more than that one hash: the
-//! image's other orientations, the picture inside its uniform bars or frame, and centre crops
-//! of it. A later copy that was cropped, trimmed or turned then lies close to one of them even
+//! picture inside its uniform bars or frame, centre crops of it, and on request its other
+//! orientations. A later copy that was cropped, trimmed or turned then lies close to one of them even
 //! where it is far from the original's hash. The entry keeps one identity: a match on any of
 //! its hashes reports the entry ([`crate::matcher::Matcher::enrol`]), naming the [`Variant`]
 //! that matched.
@@ -98,8 +98,11 @@ impl std::fmt::Display for Variant {
 /// What [`enrolment`] hashes beyond the image itself.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct EnrolOptions {
-    /// The seven other orientations of the image (for queries that hash only the upload as it
-    /// is; a robust query finds turned copies by itself).
+    /// The seven other orientations of the image. Off by default: a robust query finds turned
+    /// and mirrored copies by itself, trusting them only when nothing nearer matches, while
+    /// stored orientations match in every query; on the dev corpus they doubled the uploads
+    /// with an unrelated match (look-alike clip art turned the other way). For services that
+    /// query only plainly.
     pub orientations: bool,
     /// The picture inside uniform bars or a frame, when the image has one.
     pub trimmed: bool,
@@ -120,7 +123,7 @@ pub const MAX_EXTRAS: usize = 64;
 impl Default for EnrolOptions {
     fn default() -> Self {
         EnrolOptions {
-            orientations: true,
+            orientations: false,
             trimmed: true,
             crops: DEFAULT_CROPS.to_vec(),
         }

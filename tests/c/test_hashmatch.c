@@ -950,8 +950,16 @@ static void test_enrol(void) {
   hm_hasher *h = NULL;
   OK(hm_hasher_new(NULL, &h, &err));
   const char *taken_down = path_in(root, "examples/uploads/landscape-5.jpg");
+  hm_enrol_options options = hm_enrol_options_default();
+  CHECK(!options.orientations && options.trimmed && options.crops_len == 6);
   hm_enrolment *e = NULL;
   OK(hm_hasher_enrolment_file(h, taken_down, NULL, &e, &err));
+  size_t by_default = hm_enrolment_len(e);
+  CHECK(by_default >= 6 && by_default <= 7);
+  hm_enrolment_free(e);
+  e = NULL;
+  options.orientations = true; /* for the plain query of a turned copy below */
+  OK(hm_hasher_enrolment_file(h, taken_down, &options, &e, &err));
   hm_pdq_result plain;
   OK(hm_hasher_hash_file(h, taken_down, &plain, &err));
   hm_pdq_hash listed;
@@ -960,7 +968,7 @@ static void test_enrol(void) {
   CHECK(memcmp(&listed, &plain.hash, sizeof listed) == 0 && quality == plain.quality);
   CHECK(hm_enrolment_hash(e, NULL, NULL));
   CHECK(!hm_enrolment_hash(NULL, &listed, &quality));
-  /* The default options: 7 orientations, 6 crops, the picture inside a frame if one is seen. */
+  /* 7 orientations, 6 crops, the picture inside a frame if one is seen. */
   size_t extras = hm_enrolment_len(e);
   size_t crops = 0, oriented = 0, trimmed = 0;
   for (size_t i = 0; i < extras; i++) {
@@ -971,6 +979,7 @@ static void test_enrol(void) {
     trimmed += x.variant == HM_VARIANT_TRIMMED;
   }
   CHECK(crops == 6 && oriented == 7 && trimmed <= 1 && crops + oriented + trimmed == extras);
+  CHECK(by_default == crops + trimmed);
   hm_enrolled_hash x;
   CHECK(!hm_enrolment_get(e, extras, &x));
   CHECK(!hm_enrolment_get(e, 0, NULL));
@@ -1013,9 +1022,7 @@ static void test_enrol(void) {
   hm_matches_free(found);
 
   /* Options: no extras; a crop out of range is refused. */
-  hm_enrol_options options = hm_enrol_options_default();
-  CHECK(options.orientations && options.trimmed && options.crops_len == 6);
-  options.orientations = false;
+  options = hm_enrol_options_default();
   options.trimmed = false;
   options.crops_len = 0;
   hm_enrolment *few = NULL;
