@@ -720,6 +720,11 @@ typedef struct hm_video_match {
 #define HM_INVALID_VIDEO_INPUT 54
 
 /**
+ * A transparency report (JSON) is malformed or fails its checksum.
+ */
+#define HM_REPORT_MALFORMED 60
+
+/**
  * The entry's own (listed) hash.
  */
 #define HM_VARIANT_LISTED 0

@@ -251,6 +251,15 @@ pub enum Error {
         reason: String,
     },
 
+    /// A transparency report file is not one, is cut short, or fails its checksum.
+    #[error("{path}: not a valid hashmatch report: {reason}", path = path.display())]
+    ReportMalformed {
+        /// The file (or the name given to the text).
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+
     /// A line of a vPDQ file is malformed.
     #[error("{file}, line {line}: {reason}", file = file.display())]
     VpdqLine {

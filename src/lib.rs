@@ -42,6 +42,7 @@ pub mod index;
 pub mod list;
 pub mod matcher;
 mod pixels;
+pub mod report;
 pub mod resize;
 pub mod robust;
 pub mod snapshot;

@@ -105,6 +105,8 @@ pub const HM_VPDQ_LINE: hm_status = 52;
 pub const HM_VIDEO_LOW_QUALITY: hm_status = 53;
 /// The video hasher was given a frame rate or a call it cannot honour.
 pub const HM_INVALID_VIDEO_INPUT: hm_status = 54;
+/// A transparency report (JSON) is malformed or fails its checksum.
+pub const HM_REPORT_MALFORMED: hm_status = 60;
 
 /// Every status with its text, in number order.
 const STATUS_TEXT: &[(hm_status, &CStr)] = &[
@@ -151,6 +153,7 @@ const STATUS_TEXT: &[(hm_status, &CStr)] = &[
         c"no frame of the video reaches the quality floor",
     ),
     (HM_INVALID_VIDEO_INPUT, c"invalid video hasher input"),
+    (HM_REPORT_MALFORMED, c"malformed transparency report"),
 ];
 
 /// The number of bytes in `message`, its terminating NUL included.
@@ -252,6 +255,7 @@ impl From<Error> for Failure {
             Error::VpdqLine { .. } => HM_VPDQ_LINE,
             Error::VideoLowQuality { .. } => HM_VIDEO_LOW_QUALITY,
             Error::InvalidVideoInput { .. } => HM_INVALID_VIDEO_INPUT,
+            Error::ReportMalformed { .. } => HM_REPORT_MALFORMED,
             Error::Eval { .. } | Error::InvalidOption { .. } => HM_INVALID_ARGUMENT,
         };
         Failure::new(status, e.to_string())

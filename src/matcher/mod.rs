@@ -22,6 +22,7 @@ use crate::hash::pdq::{self, Dihedral, DihedralHashes, PdqHash};
 use crate::hash::Hash256;
 use crate::index::{Hit, IndexKind};
 use crate::list::Entry;
+use crate::report::{Counters, Media, Report, Technique, Verdict, VerdictOutcome, VerdictPolicy};
 use crate::robust::enrol::{self, Variant};
 use crate::robust::{Region, RobustHashes};
 
@@ -148,6 +149,8 @@ pub struct ListStats {
 /// ```
 pub struct Matcher {
     state: RwLock<State>,
+    /// What the queries found and reviewers decided ([`crate::report`]); lock-free.
+    counters: Counters,
 }
 
 struct ListState {
@@ -170,6 +173,8 @@ struct State {
     /// How many insertions (batches) were made: a check of new ids made under the read lock
     /// still holds under the write lock if this has not moved.
     insertions: u64,
+    /// When false positives disable an entry.
+    verdict_policy: VerdictPolicy,
 }
 
 impl Default for Matcher {
@@ -209,7 +214,9 @@ impl Matcher {
                 forced_kind,
                 compaction_log: None,
                 insertions: 0,
+                verdict_policy: VerdictPolicy::default(),
             }),
+            counters: Counters::default(),
         }
     }
 
@@ -455,6 +462,7 @@ impl Matcher {
     /// [`Error::Matcher`] for an unknown list or entry.
     pub fn disable(&self, list: &str, entry_id: u64, reason: &str) -> Result<()> {
         self.set_disabled(list, entry_id, Some(reason.into()))
+            .map(|_| ())
     }
 
     /// Enables an entry disabled before.
@@ -462,10 +470,18 @@ impl Matcher {
     /// # Errors
     /// [`Error::Matcher`] for an unknown list or entry.
     pub fn enable(&self, list: &str, entry_id: u64) -> Result<()> {
-        self.set_disabled(list, entry_id, None)
+        if self.set_disabled(list, entry_id, None)? {
+            let name = {
+                let state = self.read();
+                state.lists[state.list_id(list)? as usize].name.clone()
+            };
+            self.counters.record_redress(Media::Image, &name, entry_id);
+        }
+        Ok(())
     }
 
-    fn set_disabled(&self, list: &str, entry_id: u64, reason: Option<Arc<str>>) -> Result<()> {
+    /// Sets or clears an entry's disable reason; returns whether it was disabled before.
+    fn set_disabled(&self, list: &str, entry_id: u64, reason: Option<Arc<str>>) -> Result<bool> {
         let mut state = self.write();
         let list_id = state.list_id(list)?;
         let slot = state.store.find(list_id, entry_id).ok_or_else(|| {
@@ -481,7 +497,7 @@ impl Matcher {
         let before = state.store.set_disabled(slot, reason).is_some();
         let list = &mut state.lists[list_id as usize];
         list.disabled = list.disabled + usize::from(now) - usize::from(before);
-        Ok(())
+        Ok(before)
     }
 
     /// Why an entry is disabled, `None` if it is enabled.
@@ -510,7 +526,7 @@ impl Matcher {
         let state = self.read();
         let r = state.max_threshold();
         let hits = state.store.radius(&upload.hash, r);
-        Ok(state.matches(hits.into_iter().map(plain_hit), true))
+        Ok(self.counted(state.matches(hits.into_iter().map(plain_hit), true)))
     }
 
     /// Every enabled entry of an enabled list within `radius` of `hash`, whatever the lists'
@@ -574,10 +590,10 @@ impl Matcher {
                 })
                 .or_insert((orientation, hit));
         }
-        Ok(state.matches(
+        Ok(self.counted(state.matches(
             best.into_values().map(|(o, hit)| (o, Region::Whole, hit)),
             true,
-        ))
+        )))
     }
 
     /// A robust query ([`crate::robust`]): every hash of the upload searched in one index
@@ -627,7 +643,7 @@ impl Matcher {
         let plain = hits.iter().filter(|(q, _)| usable[*q].is_plain());
         let found = state.matches(plain.map(|&(q, hit)| tagged(q, hit)), true);
         if !found.is_empty() {
-            return Ok(found);
+            return Ok(self.counted(found));
         }
         for steps in 1..=2 {
             let step_hits: Vec<(usize, Hit)> = hits
@@ -644,15 +660,17 @@ impl Matcher {
             else {
                 continue;
             };
-            return Ok(state.matches(
-                step_hits
-                    .into_iter()
-                    .filter(|&(q, hit)| q == best_q && hit.distance == best.distance)
-                    .map(|(q, hit)| tagged(q, hit)),
-                true,
+            return Ok(self.counted(
+                state.matches(
+                    step_hits
+                        .into_iter()
+                        .filter(|&(q, hit)| q == best_q && hit.distance == best.distance)
+                        .map(|(q, hit)| tagged(q, hit)),
+                    true,
+                ),
             ));
         }
-        Ok(Vec::new())
+        Ok(self.counted(Vec::new()))
     }
 
     /// [`Matcher::query`] for many uploads, in parallel.
@@ -673,9 +691,104 @@ impl Matcher {
             .par_iter()
             .map(|u| {
                 let hits = state.store.radius(&u.hash, r);
-                state.matches(hits.into_iter().map(plain_hit), true)
+                self.counted(state.matches(hits.into_iter().map(plain_hit), true))
             })
             .collect())
+    }
+
+    /// Counts an upload checked with these matches ([`crate::report`]) and passes them on.
+    fn counted(&self, found: Vec<Match>) -> Vec<Match> {
+        self.counters.record_upload(
+            Media::Image,
+            found
+                .iter()
+                .map(|m| (&m.list, m.entry_id, Technique::of(m))),
+        );
+        found
+    }
+
+    /// Records a reviewer's verdict on a match of an entry ([`crate::report`]): a confirmed
+    /// match or a false positive is counted for the entry and its list, and a false positive
+    /// disables the entry, with the verdict's reason, once its false positives since it was
+    /// last enabled reach [`VerdictPolicy::disable_after`] (default: at once). Enabling the
+    /// entry again ([`Matcher::enable`]) counts as redress.
+    ///
+    /// # Errors
+    /// [`Error::Matcher`] for an unknown list or entry (nothing is counted then).
+    pub fn record_verdict(
+        &self,
+        list: &str,
+        entry_id: u64,
+        verdict: &Verdict,
+    ) -> Result<VerdictOutcome> {
+        let (name, policy, disabled) = {
+            let state = self.read();
+            let list_id = state.list_id(list)?;
+            let slot = state.store.find(list_id, entry_id).ok_or_else(|| {
+                matcher_error(
+                    MatcherErrorKind::UnknownEntry,
+                    format!("no entry {entry_id} in list {list:?}"),
+                )
+            })?;
+            (
+                state.lists[list_id as usize].name.clone(),
+                state.verdict_policy,
+                state.store.disabled(slot).is_some(),
+            )
+        };
+        let open = self
+            .counters
+            .record_verdict(Media::Image, &name, entry_id, verdict);
+        let mut outcome = VerdictOutcome {
+            false_positives: open,
+            disabled: false,
+        };
+        if let Verdict::FalsePositive(reason) = verdict {
+            let due = policy.disable_after > 0 && open >= u64::from(policy.disable_after);
+            if due && !disabled {
+                let reason = format!("false positive: {reason}");
+                // An entry removed meanwhile has nothing left to disable.
+                outcome.disabled = self.disable(list, entry_id, &reason).is_ok();
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// Sets when false positives disable an entry ([`Matcher::record_verdict`]).
+    pub fn set_verdict_policy(&self, policy: VerdictPolicy) {
+        self.write().verdict_policy = policy;
+    }
+
+    /// The counts so far, over the period since counting started ([`crate::report`]), with
+    /// every list's current entries and disabled entries.
+    pub fn report(&self) -> Report {
+        let lists: Vec<_> = self
+            .read()
+            .lists
+            .iter()
+            .map(|l| {
+                (
+                    Media::Image,
+                    l.name.clone(),
+                    l.entries as u64,
+                    l.disabled as u64,
+                )
+            })
+            .collect();
+        self.counters.report(lists)
+    }
+
+    /// Adds a saved report's counts to this matcher's (after a restart: [`Report::load`] the
+    /// file the service saved, then restore it), and moves the start of the period back to
+    /// the report's. The lists' entries and disabled entries come from the matcher, not from
+    /// the report.
+    pub fn restore_counts(&self, report: &Report) {
+        self.counters.restore(report);
+    }
+
+    /// Turns counting on or off. On by default; off only to measure what counting costs.
+    pub fn set_counting(&self, on: bool) {
+        self.counters.set_enabled(on);
     }
 
     /// Counts per list, in the order the lists were added.
@@ -959,6 +1072,7 @@ impl Matcher {
             forced_kind: None,
             compaction_log: None,
             insertions: 0,
+            verdict_policy: VerdictPolicy::default(),
         };
         // A segment that came without an index (a snapshot of a small matcher) gets the one
         // its size calls for; stored tables are used as they are.
@@ -968,6 +1082,7 @@ impl Matcher {
         state.store = Store::from_segment(segment, parts.disabled);
         Ok(Matcher {
             state: RwLock::new(state),
+            counters: Counters::default(),
         })
     }
 }
