@@ -1335,3 +1335,113 @@ fn list_enrol_stores_extra_hashes_that_catch_a_crop_and_a_mirror_image() {
     assert!(err.contains("100 %"), "{err}");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn scan_record_verdict_and_report_make_a_transparency_report() {
+    let dir = scratch("report");
+    let root = env!("CARGO_MANIFEST_DIR");
+    let index = dir.join("demo.hmsnap");
+    let index = index.to_str().unwrap();
+    let list = format!("{root}/examples/demo-list.csv");
+    let uploads = format!("{root}/examples/uploads");
+    let (code, _, err) = run(&["index", "build", "--list", &list, "--out", index]);
+    assert_eq!(code, 0, "{err}");
+    // Without --record nothing is counted; with it, the counts go beside the snapshot.
+    run(&["scan", "--index", index, &uploads]);
+    let counts = format!("{index}.counts.json");
+    assert!(!Path::new(&counts).exists());
+    for _ in 0..2 {
+        let (code, _, err) = run(&["scan", "--index", index, "--record", &uploads]);
+        assert_eq!(code, 0, "{err}");
+    }
+    let (code, out, _) = run(&["report", "--index", index]);
+    assert_eq!(code, 0);
+    assert!(out.contains("images: 20 checked, 12 matched"), "{out}");
+    assert!(
+        out.contains("list demo-list (pdq): 2 entries, 0 disabled; 12 matched uploads (plain 8, orientation 4)"),
+        "{out}"
+    );
+
+    let (code, _, err) = run(&[
+        "verdict",
+        "--index",
+        index,
+        "--list",
+        "demo-list",
+        "--entry",
+        "1002",
+        "false-positive",
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("needs --reason"), "{err}");
+    let (code, _, err) = run(&[
+        "verdict",
+        "--index",
+        index,
+        "--list",
+        "demo-list",
+        "--entry",
+        "1002",
+        "false-positive",
+        "--reason",
+        "appeal 7",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("entry disabled"), "{err}");
+    let (code, _, _) = run(&[
+        "verdict",
+        "--index",
+        index,
+        "--list",
+        "demo-list",
+        "--entry",
+        "1001",
+        "confirmed",
+    ]);
+    assert_eq!(code, 0);
+    let (code, _, err) = run(&[
+        "verdict",
+        "--index",
+        index,
+        "--list",
+        "demo-list",
+        "--entry",
+        "999",
+        "confirmed",
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("no entry 999"), "{err}");
+    // The entry no longer matches: the landscape-5 copies are not found.
+    let (_, _, err) = run(&["scan", "--index", index, &uploads]);
+    assert!(err.contains("10 upload(s) scanned: 3 matched"), "{err}");
+
+    let (_, csv, _) = run(&["report", "--index", index, "--format", "csv"]);
+    let row = csv.lines().nth(1).unwrap();
+    assert!(
+        row.contains(",demo-list,pdq,2,1,12,8,4,0,0,0,0,1,1,0.083333,0"),
+        "{csv}"
+    );
+    // Two instances' reports add up.
+    let (_, json, _) = run(&["report", "--index", index, "--format", "json"]);
+    let a = dir.join("a.json");
+    std::fs::write(&a, &json).unwrap();
+    let a = a.to_str().unwrap();
+    let (code, out, _) = run(&["report", "merge", a, a]);
+    assert_eq!(code, 0);
+    assert!(out.contains("images: 40 checked, 24 matched"), "{out}");
+    assert!(out.contains("2 confirmed, 2 false positives"), "{out}");
+    // A damaged report is refused by name.
+    std::fs::write(
+        dir.join("bad.json"),
+        json.replace("\"checked\":20", "\"checked\":21"),
+    )
+    .unwrap();
+    let bad = dir.join("bad.json");
+    let (code, _, err) = run(&["report", "merge", a, bad.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("bad.json") && err.contains("checksum"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -58,7 +58,11 @@ fn matcher() -> Matcher {
 /// The query of thread `t`, step `i`: an entry's hash (a match) or an unrelated one.
 fn query_hash(t: u64, i: u64) -> Option<u64> {
     let k = t * 7919 + i * 31;
-    (!k.is_multiple_of(3)).then_some(if k.is_multiple_of(2) { k % 50 } else { 100 + k % 50 })
+    (!k.is_multiple_of(3)).then_some(if k.is_multiple_of(2) {
+        k % 50
+    } else {
+        100 + k % 50
+    })
 }
 
 #[test]

@@ -13,6 +13,7 @@ use hashmatch::eval::transforms::Transform;
 use hashmatch::list::{read_list, Entry, ReadOptions};
 use hashmatch::matcher::{ListSettings, Match, Matcher, QueryOptions};
 use hashmatch::pdq::{DihedralHashes, LumaMode, PdqHash};
+use hashmatch::report::{Report, Verdict, VerdictPolicy};
 use hashmatch::robust::enrol::{EnrolOptions, Variant};
 use hashmatch::robust::{Region, RobustHashes};
 use hashmatch::video::file::{format_vpdq, is_vpdq_file, read_video_list, read_vpdq, write_vpdq};
@@ -77,6 +78,82 @@ enum Command {
     /// original in each query mode, and report per transform the share found and the false
     /// matches (pairs, and uploads with any unrelated match).
     Eval(EvalArgs),
+    /// Transparency report: uploads checked and matched, and per list and technology the
+    /// entries, disabled entries, matched uploads (by technique), confirmed matches and false
+    /// positives, over the period the counts cover (`scan --record` counts; `verdict` adds
+    /// reviewers' decisions). `report merge A B ...` adds up the reports of several service
+    /// instances. Counts only: no pixels, paths or user identifiers are kept.
+    Report(ReportArgs),
+    /// Record a reviewer's verdict on a match: confirmed, or a false positive (which disables
+    /// the entry, with the reason, by default at once); saves the snapshot and its counts.
+    Verdict(VerdictArgs),
+}
+
+#[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+struct ReportArgs {
+    #[command(subcommand)]
+    merge: Option<ReportCommand>,
+    /// The snapshot whose counts to report (its lists give the entries and disabled entries).
+    #[arg(long)]
+    index: Option<PathBuf>,
+    /// The counts file (default: `<SNAPSHOT>.counts.json`).
+    #[arg(long)]
+    counts: Option<PathBuf>,
+    /// Output format: a text summary, CSV (one row per list and technology), or JSON (the
+    /// checksummed report file, which `report merge` reads).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// Add up reports (JSON, from `report --format json` or the counts files) of several
+    /// instances over the same lists.
+    Merge(MergeArgs),
+}
+
+#[derive(clap::Args)]
+struct MergeArgs {
+    /// The reports to add up.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Output format, as for `report`.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum VerdictArg {
+    /// The match was right.
+    Confirmed,
+    /// The match was wrong.
+    FalsePositive,
+}
+
+#[derive(clap::Args)]
+struct VerdictArgs {
+    /// The snapshot holding the entry (saved with the entry disabled after a false positive).
+    #[arg(long)]
+    index: PathBuf,
+    /// The counts file (default: `<SNAPSHOT>.counts.json`).
+    #[arg(long)]
+    counts: Option<PathBuf>,
+    /// The list the entry belongs to.
+    #[arg(long)]
+    list: String,
+    /// The entry's id in that list.
+    #[arg(long)]
+    entry: u64,
+    /// Why (required for a false positive: it becomes the entry's disable reason).
+    #[arg(long)]
+    reason: Option<String>,
+    /// Disable the entry when its false positives since it was last enabled reach this many
+    /// (0: never).
+    #[arg(long, default_value_t = 1)]
+    disable_after: u32,
+    /// The verdict.
+    verdict: VerdictArg,
 }
 
 #[derive(clap::Args)]
@@ -389,6 +466,13 @@ struct ScanArgs {
     no_dihedral: bool,
     #[command(flatten)]
     robust: RobustArgs,
+    /// Count this scan into the transparency counts (`hashmatch report`): read from and saved
+    /// back to `--counts FILE` (default: `<SNAPSHOT>.counts.json` beside `--index`).
+    #[arg(long)]
+    record: bool,
+    /// The counts file of `--record`.
+    #[arg(long, requires = "record")]
+    counts: Option<PathBuf>,
 }
 
 /// The robust query mode (shared by `match` and `scan`).
@@ -517,6 +601,8 @@ fn main() -> ExitCode {
         Command::Video(VideoCommand::Hash(args)) => run_video_hash(args),
         Command::Video(VideoCommand::Match(args)) => run_video_match(args),
         Command::Eval(args) => run_eval(args),
+        Command::Report(args) => run_report(args),
+        Command::Verdict(args) => run_verdict(args),
     };
     // An error here is about the run itself (threads, lists), not one upload: status 2.
     result.unwrap_or_else(|message| {
@@ -905,7 +991,7 @@ fn run_match(args: MatchArgs) -> Result<ExitCode, String> {
     } else {
         ImageMode::Plain
     };
-    let outcome = match_uploads("match", &args.uploads, args.robust.mode_or(plain))?;
+    let outcome = match_uploads("match", &args.uploads, args.robust.mode_or(plain), None)?;
     if !outcome.stdout_closed {
         outcome.report_failed();
     }
@@ -918,7 +1004,20 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode, String> {
     } else {
         ImageMode::Dihedral
     };
-    let outcome = match_uploads("scan", &args.uploads, args.robust.mode_or(plain))?;
+    let record = if args.record {
+        Some(counts_path(
+            args.uploads.index.as_deref(),
+            args.counts.as_deref(),
+        )?)
+    } else {
+        None
+    };
+    let outcome = match_uploads(
+        "scan",
+        &args.uploads,
+        args.robust.mode_or(plain),
+        record.as_deref(),
+    )?;
     if !outcome.stdout_closed {
         outcome.report_summary();
     }
@@ -951,8 +1050,18 @@ fn open_lists(command: &str, args: &UploadArgs, mode: ImageMode) -> Result<Match
 /// What `match` and `scan` do per upload: hash it (all eight orientations if `dihedral`; a
 /// video to its vPDQ records), match it against the lists and print one record per upload;
 /// failures and skips go to stderr.
-fn match_uploads(command: &str, args: &UploadArgs, mode: ImageMode) -> Result<Outcome, String> {
+fn match_uploads(
+    command: &str,
+    args: &UploadArgs,
+    mode: ImageMode,
+    record: Option<&Path>,
+) -> Result<Outcome, String> {
     let matcher = open_lists(command, args, mode)?;
+    if let Some(path) = record {
+        restore_counts(&matcher, path)?;
+    } else {
+        matcher.set_counting(false);
+    }
     let videos = open_video_lists(&args.videos)?;
     let mut outcome = Outcome::default();
     let results = hash_files(
@@ -1001,13 +1110,116 @@ fn match_uploads(command: &str, args: &UploadArgs, mode: ImageMode) -> Result<Ou
         outcome.count(&found);
         if write_matches(&mut out, args.format, path, hashed, &found).is_err() {
             outcome.stdout_closed = true;
-            return Ok(outcome);
+            break;
         }
     }
-    if out.flush().is_err() {
+    if !outcome.stdout_closed && out.flush().is_err() {
         outcome.stdout_closed = true;
     }
+    if let Some(path) = record {
+        matcher.report().save(path).map_err(|e| e.to_string())?;
+    }
     Ok(outcome)
+}
+
+/// The counts file of a snapshot: `explicit`, or `<SNAPSHOT>.counts.json`.
+fn counts_path(index: Option<&Path>, explicit: Option<&Path>) -> Result<PathBuf, String> {
+    match (explicit, index) {
+        (Some(path), _) => Ok(path.to_path_buf()),
+        (None, Some(index)) => {
+            let mut name = index.as_os_str().to_owned();
+            name.push(".counts.json");
+            Ok(PathBuf::from(name))
+        }
+        (None, None) => Err("counting needs --index SNAPSHOT or --counts FILE".into()),
+    }
+}
+
+/// Adds the counts saved at `path` (if the file exists) to the matcher's.
+fn restore_counts(matcher: &Matcher, path: &Path) -> Result<(), String> {
+    if path.exists() {
+        let saved = Report::load(path).map_err(|e| e.to_string())?;
+        matcher.restore_counts(&saved);
+    }
+    Ok(())
+}
+
+fn print_report(report: &Report, format: Format) -> Result<ExitCode, String> {
+    let text = match format {
+        Format::Text => hashmatch::report::text(report),
+        Format::Csv => hashmatch::report::csv(report),
+        Format::Json => report.to_json() + "\n",
+    };
+    let mut out = std::io::stdout().lock();
+    // A closed stdout (`| head`) is not an error of the report.
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_report(args: ReportArgs) -> Result<ExitCode, String> {
+    if let Some(ReportCommand::Merge(merge)) = args.merge {
+        let mut reports = merge
+            .files
+            .iter()
+            .map(|f| Report::load(f).map_err(|e| e.to_string()));
+        let mut sum = reports
+            .next()
+            .ok_or("report merge needs at least one file")??;
+        for report in reports {
+            sum.merge(&report?);
+        }
+        return print_report(&sum, merge.format);
+    }
+    let index = args
+        .index
+        .as_deref()
+        .ok_or("report needs --index SNAPSHOT (or: report merge FILES)")?;
+    let matcher = Matcher::open(index).map_err(|e| e.to_string())?;
+    restore_counts(&matcher, &counts_path(Some(index), args.counts.as_deref())?)?;
+    print_report(&matcher.report(), args.format)
+}
+
+fn run_verdict(args: VerdictArgs) -> Result<ExitCode, String> {
+    let matcher = Matcher::open(&args.index).map_err(|e| e.to_string())?;
+    let counts = counts_path(Some(&args.index), args.counts.as_deref())?;
+    restore_counts(&matcher, &counts)?;
+    matcher.set_verdict_policy(VerdictPolicy {
+        disable_after: args.disable_after,
+    });
+    let verdict = match args.verdict {
+        VerdictArg::Confirmed => Verdict::Confirmed,
+        VerdictArg::FalsePositive => Verdict::FalsePositive(
+            args.reason
+                .clone()
+                .ok_or("a false-positive verdict needs --reason (it is kept with the entry)")?,
+        ),
+    };
+    let outcome = matcher
+        .record_verdict(&args.list, args.entry, &verdict)
+        .map_err(|e| e.to_string())?;
+    // The counts first: a crash between the two saves loses the disable, not the verdict.
+    matcher.report().save(&counts).map_err(|e| e.to_string())?;
+    matcher.save(&args.index).map_err(|e| e.to_string())?;
+    eprintln!(
+        "hashmatch: recorded {} for entry {} of list {:?}{}; saved {} and {}",
+        match verdict {
+            Verdict::Confirmed => "a confirmed match".to_string(),
+            Verdict::FalsePositive(_) => format!(
+                "a false positive ({} since it was last enabled)",
+                outcome.false_positives
+            ),
+        },
+        args.entry,
+        args.list,
+        if outcome.disabled {
+            ", entry disabled"
+        } else {
+            ""
+        },
+        args.index.display(),
+        counts.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// What one upload matched.
