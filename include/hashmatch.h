@@ -449,6 +449,11 @@ typedef struct hm_match {
 } hm_match;
 
 /**
+ * A reviewer's decision on a match.
+ */
+typedef int32_t hm_verdict;
+
+/**
  * One hash of a robust query.
  */
 typedef struct hm_robust_hash {
@@ -851,6 +856,16 @@ typedef struct hm_video_match {
  * Multi-index hashing (16 chunks of 16 bits).
  */
 #define HM_INDEX_MIH 3
+
+/**
+ * The match was right.
+ */
+#define HM_VERDICT_CONFIRMED 0
+
+/**
+ * The match was wrong (a false positive).
+ */
+#define HM_VERDICT_FALSE_POSITIVE 1
 
 /**
  * The whole upload.
@@ -1457,6 +1472,72 @@ const struct hm_match *hm_matches_get(const struct hm_matches *matches, size_t i
  * Frees a results object and the strings its matches point to. NULL does nothing.
  */
 void hm_matches_free(struct hm_matches *matches);
+
+/**
+ * Writes the matcher's transparency report, NUL-terminated, into `buf` (`buf_size` bytes;
+ * `buf` may be NULL when `buf_size` is 0): uploads checked and matched, and per list and per
+ * entry the matched uploads (by technique), confirmed matches, false positives and redress,
+ * over the period counting covers, as the checksummed JSON document `hashmatch report
+ * --format json` prints (the file format of `hashmatch report merge`; keep it to restore the
+ * counts after a restart with `hm_matcher_restore_counts`). `*needed` (when `needed` is not
+ * NULL) receives the bytes it needs, its NUL included, also when the call fails with
+ * `HM_BUFFER_TOO_SMALL`: call once with `buf_size` 0 to learn the size (the counts may grow
+ * between two calls: allow some room). Counting takes no lock; this call copies the counts.
+ * Thread-safe.
+ *
+ * Returns `HM_OK`; `HM_NULL_ARGUMENT` if `matcher` is NULL, or `buf` with `buf_size` > 0;
+ * `HM_BUFFER_TOO_SMALL` if the report does not fit (then only `*needed` is written).
+ */
+hm_status hm_matcher_report_json(const struct hm_matcher *matcher,
+                                 char *buf,
+                                 size_t buf_size,
+                                 size_t *needed,
+                                 struct hm_error *err);
+
+/**
+ * Adds the counts of a report written by `hm_matcher_report_json` (NUL-terminated, only read
+ * during the call) to the matcher's, and moves the start of the period back to the report's:
+ * after a restart, restore what the last run saved. Thread-safe.
+ *
+ * Returns `HM_OK`; `HM_NULL_ARGUMENT` if `matcher` or `json` is NULL; `HM_INVALID_ARGUMENT`
+ * if `json` is not UTF-8; `HM_REPORT_MALFORMED` if it is not a report or fails its checksum
+ * (nothing is added then).
+ */
+hm_status hm_matcher_restore_counts(const struct hm_matcher *matcher,
+                                    const char *json,
+                                    struct hm_error *err);
+
+/**
+ * Records a reviewer's verdict on a match of the entry `entry_id` of the list `list`
+ * (`HM_VERDICT_*`): a confirmed match or a false positive is counted for the entry and its
+ * list; a false positive disables the entry, with `reason` (NUL-terminated UTF-8, copied;
+ * required for a false positive, ignored otherwise) as its disable reason, once its false
+ * positives since it was last enabled reach the policy's number (`hm_matcher_set_verdict_policy`;
+ * default 1: at once). Writes to `*disabled` (when not NULL) whether this verdict disabled it.
+ * Enabling it again (`hm_matcher_enable`) counts as redress. Thread-safe.
+ *
+ * Returns `HM_OK`; `HM_NULL_ARGUMENT` if `matcher` or `list` is NULL, or `reason` for a false
+ * positive; `HM_INVALID_ARGUMENT` for an unknown verdict or a string that is not UTF-8;
+ * `HM_UNKNOWN_LIST` or `HM_UNKNOWN_ENTRY` if there is no such list or entry (nothing is
+ * counted then).
+ */
+hm_status hm_matcher_record_verdict(const struct hm_matcher *matcher,
+                                    const char *list,
+                                    uint64_t entry_id,
+                                    hm_verdict verdict,
+                                    const char *reason,
+                                    bool *disabled,
+                                    struct hm_error *err);
+
+/**
+ * Sets when false positives disable an entry: once its false positives since it was last
+ * enabled reach `disable_after` (0: never; the default is 1, at once). Thread-safe.
+ *
+ * Returns `HM_OK`; `HM_NULL_ARGUMENT` if `matcher` is NULL.
+ */
+hm_status hm_matcher_set_verdict_policy(const struct hm_matcher *matcher,
+                                        uint32_t disable_after,
+                                        struct hm_error *err);
 
 /**
  * The default robust options (everything on, the default extra threshold), by value. Cannot

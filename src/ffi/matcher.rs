@@ -35,7 +35,7 @@ pub const HM_INDEX_MIH: hm_index_kind = 3;
 /// add a list) waits for running queries and is seen whole by the next one. Only
 /// `hm_matcher_free` must not overlap any other call on the matcher.
 pub struct hm_matcher {
-    inner: Matcher,
+    pub(crate) inner: Matcher,
 }
 
 /// One match, read from an `hm_matches`.

@@ -32,6 +32,7 @@ pub mod enrol;
 pub mod hash;
 pub mod hasher;
 pub mod matcher;
+pub mod report;
 pub mod robust;
 pub mod video;
 

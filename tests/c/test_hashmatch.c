@@ -1046,6 +1046,75 @@ static void test_enrol(void) {
   hm_hasher_free(h);
 }
 
+static void test_report(void) {
+  hm_error err;
+  hm_matcher *m = NULL;
+  OK(hm_matcher_new(HM_INDEX_AUTO, &m, &err));
+  OK(hm_matcher_add_list(m, "own", 31, true, &err));
+  hm_pdq_result known;
+  memset(&known, 0, sizeof known);
+  for (int i = 0; i < 32; i++) known.hash.bytes[i] = (uint8_t)(i * 37 + 11);
+  known.quality = 100;
+  OK(hm_matcher_insert(m, "own", &known.hash, 9, NULL, &err));
+  hm_matches *found = NULL;
+  OK(hm_matcher_query(m, &known, NULL, &found, &err));
+  CHECK(hm_matches_len(found) == 1);
+  hm_matches_free(found);
+
+  /* The size first, then the report. */
+  size_t needed = 0;
+  FAILS(HM_BUFFER_TOO_SMALL, hm_matcher_report_json(m, NULL, 0, &needed, &err));
+  CHECK(needed > 100);
+  char *json = malloc(needed + 256);
+  OK(hm_matcher_report_json(m, json, needed + 256, &needed, &err));
+  CHECK(strlen(json) + 1 == needed);
+  CHECK(strstr(json, "\"uploads\":{\"checked\":1,\"matched\":1}") != NULL);
+  CHECK(strstr(json, "\"matched_uploads\":1") != NULL);
+  FAILS(HM_NULL_ARGUMENT, hm_matcher_report_json(m, NULL, 5, &needed, &err));
+  FAILS(HM_NULL_ARGUMENT, hm_matcher_report_json(NULL, json, needed, &needed, &err));
+
+  /* A false positive disables the entry at once. */
+  bool disabled = false;
+  FAILS(HM_NULL_ARGUMENT,
+        hm_matcher_record_verdict(m, "own", 9, HM_VERDICT_FALSE_POSITIVE, NULL, &disabled, &err));
+  FAILS(HM_INVALID_ARGUMENT, hm_matcher_record_verdict(m, "own", 9, 7, "x", &disabled, &err));
+  FAILS(HM_UNKNOWN_ENTRY,
+        hm_matcher_record_verdict(m, "own", 10, HM_VERDICT_CONFIRMED, NULL, &disabled, &err));
+  OK(hm_matcher_record_verdict(m, "own", 9, HM_VERDICT_CONFIRMED, NULL, &disabled, &err));
+  CHECK(!disabled);
+  OK(hm_matcher_record_verdict(m, "own", 9, HM_VERDICT_FALSE_POSITIVE, "appeal 3", &disabled,
+                               &err));
+  CHECK(disabled);
+  found = NULL;
+  OK(hm_matcher_query(m, &known, NULL, &found, &err));
+  CHECK(hm_matches_len(found) == 0);
+  hm_matches_free(found);
+  OK(hm_matcher_set_verdict_policy(m, 0, &err));
+  FAILS(HM_NULL_ARGUMENT, hm_matcher_set_verdict_policy(NULL, 0, &err));
+
+  /* A restart: the saved report restores the counts into a new matcher. */
+  OK(hm_matcher_report_json(m, json, needed + 256, &needed, &err));
+  hm_matcher *back = NULL;
+  OK(hm_matcher_new(HM_INDEX_AUTO, &back, &err));
+  OK(hm_matcher_restore_counts(back, json, &err));
+  char *again = malloc(needed + 256);
+  OK(hm_matcher_report_json(back, again, needed + 256, NULL, &err));
+  CHECK(strstr(again, "\"false_positives\":1") != NULL);
+  CHECK(strstr(again, "\"confirmed\":1") != NULL);
+  /* A changed count fails the checksum; nothing is added. */
+  char *digit = strstr(json, "\"checked\":2");
+  CHECK(digit != NULL);
+  if (digit != NULL) digit[10] = '7';
+  FAILS(HM_REPORT_MALFORMED, hm_matcher_restore_counts(back, json, &err));
+  CHECK(strstr(err.message, "checksum") != NULL);
+  FAILS(HM_REPORT_MALFORMED, hm_matcher_restore_counts(back, "{}", &err));
+  FAILS(HM_NULL_ARGUMENT, hm_matcher_restore_counts(back, NULL, &err));
+  free(again);
+  free(json);
+  hm_matcher_free(back);
+  hm_matcher_free(m);
+}
+
 int main(int argc, char **argv) {
   if (argc != 3) {
     fprintf(stderr, "usage: %s <repository root> <scratch directory>\n", argv[0]);
@@ -1061,6 +1130,7 @@ int main(int argc, char **argv) {
   test_video();
   test_robust();
   test_enrol();
+  test_report();
   printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }

@@ -41,17 +41,18 @@ func (e *Error) Error() string {
 
 // Status codes callers may want to tell apart (see include/hashmatch.h for all of them).
 const (
-	StatusLowQuality     = int(C.HM_LOW_QUALITY)
-	StatusTooSmall       = int(C.HM_TOO_SMALL)
-	StatusUnknownFormat  = int(C.HM_UNKNOWN_FORMAT)
-	StatusDecodeFailed   = int(C.HM_DECODE_FAILED)
-	StatusNullArgument   = int(C.HM_NULL_ARGUMENT)
-	StatusNotASnapshot   = int(C.HM_NOT_A_SNAPSHOT)
-	StatusMatcherRefused = int(C.HM_MATCHER)
-	StatusUnknownList    = int(C.HM_UNKNOWN_LIST)
-	StatusListExists     = int(C.HM_LIST_EXISTS)
-	StatusUnknownEntry   = int(C.HM_UNKNOWN_ENTRY)
-	StatusEntryExists    = int(C.HM_ENTRY_EXISTS)
+	StatusLowQuality      = int(C.HM_LOW_QUALITY)
+	StatusTooSmall        = int(C.HM_TOO_SMALL)
+	StatusUnknownFormat   = int(C.HM_UNKNOWN_FORMAT)
+	StatusDecodeFailed    = int(C.HM_DECODE_FAILED)
+	StatusNullArgument    = int(C.HM_NULL_ARGUMENT)
+	StatusNotASnapshot    = int(C.HM_NOT_A_SNAPSHOT)
+	StatusMatcherRefused  = int(C.HM_MATCHER)
+	StatusUnknownList     = int(C.HM_UNKNOWN_LIST)
+	StatusListExists      = int(C.HM_LIST_EXISTS)
+	StatusUnknownEntry    = int(C.HM_UNKNOWN_ENTRY)
+	StatusEntryExists     = int(C.HM_ENTRY_EXISTS)
+	StatusReportMalformed = int(C.HM_REPORT_MALFORMED)
 )
 
 // check turns a status and its hm_error into a Go error.
@@ -333,4 +334,71 @@ func collect(found *C.hm_matches) []Match {
 		out = append(out, m)
 	}
 	return out
+}
+
+// ReportJSON returns the matcher's transparency report: uploads checked and matched, and per
+// list and entry the matched uploads (by technique), confirmed matches, false positives and
+// redress, as the checksummed JSON document `hashmatch report --format json` prints. Save it
+// to restore the counts after a restart (RestoreCounts) or to merge instances'
+// (`hashmatch report merge`).
+func (m *Matcher) ReportJSON() (string, error) {
+	var cerr C.hm_error
+	var needed C.size_t
+	size := C.size_t(4096)
+	for {
+		buf := (*C.char)(C.malloc(size))
+		status := C.hm_matcher_report_json(m.ptr, buf, size, &needed, &cerr)
+		runtime.KeepAlive(m)
+		if status == C.HM_OK {
+			text := C.GoString(buf)
+			C.free(unsafe.Pointer(buf))
+			return text, nil
+		}
+		C.free(unsafe.Pointer(buf))
+		if status != C.HM_BUFFER_TOO_SMALL {
+			return "", check(status, &cerr)
+		}
+		// The counts may grow between two calls: ask for some room beyond what was needed.
+		size = needed + needed/4 + 256
+	}
+}
+
+// RestoreCounts adds the counts of a report from ReportJSON to the matcher's (after a
+// restart). A report that fails its checksum is refused with StatusReportMalformed.
+func (m *Matcher) RestoreCounts(report string) error {
+	var cerr C.hm_error
+	creport := C.CString(report)
+	defer C.free(unsafe.Pointer(creport))
+	status := C.hm_matcher_restore_counts(m.ptr, creport, &cerr)
+	runtime.KeepAlive(m)
+	return check(status, &cerr)
+}
+
+// RecordVerdict records a reviewer's verdict on a match of an entry: confirmed, or a false
+// positive with its reason, which disables the entry (by default at once; see
+// SetVerdictPolicy). It returns whether this verdict disabled the entry.
+func (m *Matcher) RecordVerdict(list string, id uint64, falsePositive bool, reason string) (bool, error) {
+	var cerr C.hm_error
+	clist := C.CString(list)
+	defer C.free(unsafe.Pointer(clist))
+	verdict := C.hm_verdict(C.HM_VERDICT_CONFIRMED)
+	var creason *C.char
+	if falsePositive {
+		verdict = C.HM_VERDICT_FALSE_POSITIVE
+		creason = C.CString(reason)
+		defer C.free(unsafe.Pointer(creason))
+	}
+	var disabled C.bool
+	status := C.hm_matcher_record_verdict(m.ptr, clist, C.uint64_t(id), verdict, creason, &disabled, &cerr)
+	runtime.KeepAlive(m)
+	return bool(disabled), check(status, &cerr)
+}
+
+// SetVerdictPolicy disables an entry once its false positives since it was last enabled reach
+// disableAfter (0: never; default 1).
+func (m *Matcher) SetVerdictPolicy(disableAfter uint32) error {
+	var cerr C.hm_error
+	status := C.hm_matcher_set_verdict_policy(m.ptr, C.uint32_t(disableAfter), &cerr)
+	runtime.KeepAlive(m)
+	return check(status, &cerr)
 }

@@ -1,9 +1,11 @@
 package hashmatch
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -175,6 +177,64 @@ func TestConcurrentGoroutines(t *testing.T) {
 	wg.Wait()
 	close(errs)
 	for err := range errs {
+		t.Fatal(err)
+	}
+}
+
+func TestReportAndVerdicts(t *testing.T) {
+	m := demoMatcher(t)
+	defer m.Close()
+	h, _ := ParseHash(known)
+	if found, err := m.Query(Result{Hash: h, Quality: 100}); err != nil || len(found) != 1 {
+		t.Fatalf("query: %v %v", found, err)
+	}
+	disabled, err := m.RecordVerdict("demo", 1001, true, "appeal 9")
+	if err != nil || !disabled {
+		t.Fatalf("false positive: %v %v", disabled, err)
+	}
+	if found, _ := m.Query(Result{Hash: h, Quality: 100}); len(found) != 0 {
+		t.Fatalf("a disabled entry matched: %v", found)
+	}
+	var herr *Error
+	if _, err := m.RecordVerdict("demo", 5, false, ""); !errors.As(err, &herr) || herr.Code != StatusUnknownEntry {
+		t.Fatalf("unknown entry: %v", err)
+	}
+	report, err := m.ReportJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Report struct {
+			Uploads struct{ Checked, Matched int }
+			Lists   []struct {
+				List           string
+				MatchedUploads int `json:"matched_uploads"`
+				FalsePositives int `json:"false_positives"`
+				Disabled       int
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(report), &doc); err != nil {
+		t.Fatal(err)
+	}
+	l := doc.Report.Lists[0]
+	if doc.Report.Uploads.Checked != 2 || doc.Report.Uploads.Matched != 1 || l.MatchedUploads != 1 || l.FalsePositives != 1 || l.Disabled != 1 {
+		t.Fatalf("report: %+v", doc)
+	}
+	// A restart: the saved report restores the counts.
+	back, _ := NewMatcher()
+	defer back.Close()
+	if err := back.RestoreCounts(report); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := back.ReportJSON()
+	if !strings.Contains(again, `"uploads":{"checked":2,"matched":1}`) {
+		t.Fatalf("restored: %s", again)
+	}
+	if err := back.RestoreCounts(strings.Replace(report, `"checked":2`, `"checked":3`, 1)); !errors.As(err, &herr) || herr.Code != StatusReportMalformed {
+		t.Fatalf("a changed report was accepted: %v", err)
+	}
+	if err := m.SetVerdictPolicy(0); err != nil {
 		t.Fatal(err)
 	}
 }
