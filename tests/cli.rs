@@ -1418,7 +1418,7 @@ fn scan_record_verdict_and_report_make_a_transparency_report() {
     let (_, csv, _) = run(&["report", "--index", index, "--format", "csv"]);
     let row = csv.lines().nth(1).unwrap();
     assert!(
-        row.contains(",demo-list,pdq,2,1,12,8,4,0,0,0,0,1,1,0.083333,0"),
+        row.contains(",demo-list,pdq,2,1,12,8,4,0,0,0,0,0,1,1,0.083333,0"),
         "{csv}"
     );
     // Two instances' reports add up.

@@ -323,3 +323,70 @@ fn counting_can_be_turned_off() {
     m.query(&upload(hash(1)), &QueryOptions::default()).unwrap();
     assert_eq!(m.report().uploads.checked, 1);
 }
+
+#[test]
+fn video_matches_are_counted_by_the_video_index_and_merge_into_one_report() {
+    use hashmatch::video::{VideoIndex, VideoMatchOptions, VideoMd5, VpdqFeature};
+    let frame = |n: u64, h: Hash256| VpdqFeature {
+        frame_number: n,
+        quality: 100,
+        hash: h,
+        timestamp: n as f64,
+    };
+    let mut known = VideoIndex::new(VideoMatchOptions::default());
+    known.add_list("hotline-video").unwrap();
+    known
+        .insert(
+            "hotline-video",
+            7,
+            None,
+            &[frame(0, hash(1)), frame(30, hash(2))],
+        )
+        .unwrap();
+    let md5 = VideoMd5::of_bytes(b"the known file");
+    known.insert_md5("hotline-video", 7, None, md5).unwrap();
+    // A re-encoded copy (frames), the file itself (MD5), an unrelated video (a miss by MD5,
+    // then by frames: counted once).
+    assert_eq!(
+        known
+            .query(&[frame(0, hash(1)), frame(30, hash(2))])
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(known.query_md5(&md5).len(), 1);
+    assert!(known.query_md5(&VideoMd5::of_bytes(b"other")).is_empty());
+    assert!(known.query(&[frame(0, hash(99))]).unwrap().is_empty());
+    let video = known.report();
+    assert_eq!(
+        (video.video_uploads.checked, video.video_uploads.matched),
+        (3, 2)
+    );
+    assert_eq!(video.uploads.checked, 0);
+    let l = &video.lists[0];
+    assert_eq!(
+        (l.technology.as_str(), l.entries, l.matched_uploads),
+        ("vpdq", 1, 2)
+    );
+    assert_eq!(l.by_technique.get(&Technique::Plain), Some(&1));
+    assert_eq!(l.by_technique.get(&Technique::FileMd5), Some(&1));
+
+    // One report for images and videos; each side restores its own part.
+    let images = matcher();
+    images
+        .query(&upload(hash(3)), &QueryOptions::default())
+        .unwrap();
+    let mut both = images.report();
+    both.merge(&video);
+    assert_eq!((both.uploads.checked, both.video_uploads.checked), (1, 3));
+    assert_eq!(both.lists.len(), 3);
+    let restarted = matcher();
+    restarted.restore_counts(&both);
+    assert_eq!(restarted.report().video_uploads.checked, 0);
+    assert_eq!(restarted.report().uploads.checked, 1);
+    let mut known_again = VideoIndex::new(VideoMatchOptions::default());
+    known_again.add_list("hotline-video").unwrap();
+    known_again.restore_counts(&both);
+    assert_eq!(known_again.report().video_uploads, video.video_uploads);
+    assert_eq!(known_again.report().uploads.checked, 0);
+}

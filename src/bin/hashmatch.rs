@@ -13,7 +13,7 @@ use hashmatch::eval::transforms::Transform;
 use hashmatch::list::{read_list, Entry, ReadOptions};
 use hashmatch::matcher::{ListSettings, Match, Matcher, QueryOptions};
 use hashmatch::pdq::{DihedralHashes, LumaMode, PdqHash};
-use hashmatch::report::{Report, Verdict, VerdictPolicy};
+use hashmatch::report::{Media, Report, Verdict, VerdictPolicy};
 use hashmatch::robust::enrol::{EnrolOptions, Variant};
 use hashmatch::robust::{Region, RobustHashes};
 use hashmatch::video::file::{format_vpdq, is_vpdq_file, read_video_list, read_vpdq, write_vpdq};
@@ -1057,12 +1057,17 @@ fn match_uploads(
     record: Option<&Path>,
 ) -> Result<Outcome, String> {
     let matcher = open_lists(command, args, mode)?;
-    if let Some(path) = record {
-        restore_counts(&matcher, path)?;
-    } else {
-        matcher.set_counting(false);
-    }
     let videos = open_video_lists(&args.videos)?;
+    let saved = match record {
+        Some(path) => restore_counts(&matcher, path)?,
+        None => {
+            matcher.set_counting(false);
+            None
+        }
+    };
+    if let (Some(saved), Some(videos)) = (&saved, &videos) {
+        videos.restore_counts(saved);
+    }
     let mut outcome = Outcome::default();
     let results = hash_files(
         &args.paths,
@@ -1117,7 +1122,14 @@ fn match_uploads(
         outcome.stdout_closed = true;
     }
     if let Some(path) = record {
-        matcher.report().save(path).map_err(|e| e.to_string())?;
+        let mut report = matcher.report();
+        match (&videos, &saved) {
+            (Some(videos), _) => report.merge(&videos.report()),
+            // No video lists this time: the saved video counts are kept as they were.
+            (None, Some(saved)) => report.merge(&saved.only(Media::Video)),
+            (None, None) => {}
+        }
+        report.save(path).map_err(|e| e.to_string())?;
     }
     Ok(outcome)
 }
@@ -1136,12 +1148,23 @@ fn counts_path(index: Option<&Path>, explicit: Option<&Path>) -> Result<PathBuf,
 }
 
 /// Adds the counts saved at `path` (if the file exists) to the matcher's.
-fn restore_counts(matcher: &Matcher, path: &Path) -> Result<(), String> {
-    if path.exists() {
-        let saved = Report::load(path).map_err(|e| e.to_string())?;
-        matcher.restore_counts(&saved);
+fn restore_counts(matcher: &Matcher, path: &Path) -> Result<Option<Report>, String> {
+    if !path.exists() {
+        return Ok(None);
     }
-    Ok(())
+    let saved = Report::load(path).map_err(|e| e.to_string())?;
+    matcher.restore_counts(&saved);
+    Ok(Some(saved))
+}
+
+/// The matcher's report with the video counts of `saved` (kept by the video index, which
+/// these commands do not open).
+fn with_saved_videos(matcher: &Matcher, saved: Option<&Report>) -> Report {
+    let mut report = matcher.report();
+    if let Some(saved) = saved {
+        report.merge(&saved.only(Media::Video));
+    }
+    report
 }
 
 fn print_report(report: &Report, format: Format) -> Result<ExitCode, String> {
@@ -1175,14 +1198,14 @@ fn run_report(args: ReportArgs) -> Result<ExitCode, String> {
         .as_deref()
         .ok_or("report needs --index SNAPSHOT (or: report merge FILES)")?;
     let matcher = Matcher::open(index).map_err(|e| e.to_string())?;
-    restore_counts(&matcher, &counts_path(Some(index), args.counts.as_deref())?)?;
-    print_report(&matcher.report(), args.format)
+    let saved = restore_counts(&matcher, &counts_path(Some(index), args.counts.as_deref())?)?;
+    print_report(&with_saved_videos(&matcher, saved.as_ref()), args.format)
 }
 
 fn run_verdict(args: VerdictArgs) -> Result<ExitCode, String> {
     let matcher = Matcher::open(&args.index).map_err(|e| e.to_string())?;
     let counts = counts_path(Some(&args.index), args.counts.as_deref())?;
-    restore_counts(&matcher, &counts)?;
+    let saved = restore_counts(&matcher, &counts)?;
     matcher.set_verdict_policy(VerdictPolicy {
         disable_after: args.disable_after,
     });
@@ -1198,7 +1221,9 @@ fn run_verdict(args: VerdictArgs) -> Result<ExitCode, String> {
         .record_verdict(&args.list, args.entry, &verdict)
         .map_err(|e| e.to_string())?;
     // The counts first: a crash between the two saves loses the disable, not the verdict.
-    matcher.report().save(&counts).map_err(|e| e.to_string())?;
+    with_saved_videos(&matcher, saved.as_ref())
+        .save(&counts)
+        .map_err(|e| e.to_string())?;
     matcher.save(&args.index).map_err(|e| e.to_string())?;
     eprintln!(
         "hashmatch: recorded {} for entry {} of list {:?}{}; saved {} and {}",

@@ -778,12 +778,12 @@ impl Matcher {
         self.counters.report(lists)
     }
 
-    /// Adds a saved report's counts to this matcher's (after a restart: [`Report::load`] the
-    /// file the service saved, then restore it), and moves the start of the period back to
-    /// the report's. The lists' entries and disabled entries come from the matcher, not from
+    /// Adds a saved report's image counts to this matcher's (after a restart: [`Report::load`]
+    /// the file the service saved, then restore it), and moves the start of the period back to
+    /// the report's (video counts belong to [`crate::video::VideoIndex::restore_counts`]). The lists' entries and disabled entries come from the matcher, not from
     /// the report.
     pub fn restore_counts(&self, report: &Report) {
-        self.counters.restore(report);
+        self.counters.restore(&report.only(Media::Image));
     }
 
     /// Turns counting on or off. On by default; off only to measure what counting costs.

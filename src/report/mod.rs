@@ -95,17 +95,20 @@ pub enum Technique {
     Tilted,
     /// One of the entry's enrolled extra hashes.
     Enrolled,
+    /// The upload is the known file itself, by its MD5 (videos).
+    FileMd5,
 }
 
 impl Technique {
     /// All, in report order.
-    pub const ALL: [Technique; 6] = [
+    pub const ALL: [Technique; 7] = [
         Technique::Plain,
         Technique::Orientation,
         Technique::Bars,
         Technique::Embedded,
         Technique::Tilted,
         Technique::Enrolled,
+        Technique::FileMd5,
     ];
 
     /// Short name, as in reports.
@@ -117,6 +120,7 @@ impl Technique {
             Technique::Embedded => "embedded",
             Technique::Tilted => "tilted",
             Technique::Enrolled => "enrolled",
+            Technique::FileMd5 => "file-md5",
         }
     }
 
@@ -313,6 +317,37 @@ impl Report {
         }
         self.entries = entries.into_values().collect();
         self.sort();
+    }
+
+    /// The part of the report about one media (the other's counts and lists left out).
+    pub fn only(&self, media: Media) -> Report {
+        let keep = |t: &str| t == media.technology();
+        Report {
+            started: self.started,
+            ended: self.ended,
+            uploads: if media == Media::Image {
+                self.uploads
+            } else {
+                UploadCounts::default()
+            },
+            video_uploads: if media == Media::Video {
+                self.video_uploads
+            } else {
+                UploadCounts::default()
+            },
+            lists: self
+                .lists
+                .iter()
+                .filter(|l| keep(&l.technology))
+                .cloned()
+                .collect(),
+            entries: self
+                .entries
+                .iter()
+                .filter(|e| keep(&e.technology))
+                .cloned()
+                .collect(),
+        }
     }
 
     /// Puts lists and entries in report order.

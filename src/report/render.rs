@@ -68,7 +68,7 @@ pub fn text(r: &Report) -> String {
 pub fn csv(r: &Report) -> String {
     let mut out = String::from(
         "started,ended,list,technology,entries,disabled,matched_uploads,plain,orientation,bars,\
-         embedded,tilted,enrolled,confirmed,false_positives,false_positive_ratio,redressed\n",
+         embedded,tilted,enrolled,file_md5,confirmed,false_positives,false_positive_ratio,redressed\n",
     );
     for l in &r.lists {
         let by: Vec<String> = Technique::ALL

@@ -1,6 +1,7 @@
 //! [`VideoIndex`]: video lists, and the candidates of an uploaded video found through the
 //! exact Hamming index instead of a comparison with every known video.
 
+use crate::report::{Counters, Media, Report, Technique};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -85,6 +86,8 @@ pub struct VideoIndex {
     frames: Box<dyn HammingIndex>,
     /// The videos with each file digest.
     digests: HashMap<VideoMd5, Vec<u32>>,
+    /// Uploads checked and matched ([`crate::report`]); lock-free.
+    counters: Counters,
 }
 
 impl std::fmt::Debug for VideoIndex {
@@ -111,6 +114,7 @@ impl VideoIndex {
             postings: Vec::new(),
             frames: index::build(IndexKind::Linear, []),
             digests: HashMap::new(),
+            counters: Counters::default(),
         }
     }
 
@@ -259,7 +263,9 @@ impl VideoIndex {
 
     /// The enabled known videos whose file has exactly the MD5 `md5` (see
     /// [`VideoIndex::insert_md5`]), ordered by list name and entry id. Cheap: check an upload's
-    /// digest before decoding it; an empty answer says nothing about re-encoded copies.
+    /// digest before decoding it; an empty answer says nothing about re-encoded copies. An
+    /// upload found this way is counted as checked and matched ([`VideoIndex::report`]); one
+    /// not found is counted by the frame query that follows.
     pub fn query_md5(&self, md5: &VideoMd5) -> Vec<VideoMatch> {
         let mut found: Vec<VideoMatch> = self
             .digests
@@ -284,7 +290,41 @@ impl VideoIndex {
             })
             .collect();
         found.sort_by(|a, b| a.list.cmp(&b.list).then(a.entry_id.cmp(&b.entry_id)));
+        if !found.is_empty() {
+            self.count(&found, Technique::FileMd5);
+        }
         found
+    }
+
+    /// Counts an upload checked with these matches.
+    fn count(&self, found: &[VideoMatch], technique: Technique) {
+        self.counters.record_upload(
+            Media::Video,
+            found.iter().map(|m| (&m.list, m.entry_id, technique)),
+        );
+    }
+
+    /// The counts so far ([`crate::report`]): video uploads checked and matched, and per list
+    /// and entry the uploads matched (by frames, or as the known file by MD5), with every
+    /// list's current videos and disabled videos. Merge it with the image matcher's report
+    /// ([`Report::merge`]) for one transparency report.
+    pub fn report(&self) -> Report {
+        let mut sizes = vec![(0u64, 0u64); self.lists.len()];
+        for v in &self.videos {
+            sizes[v.list as usize].0 += 1;
+            sizes[v.list as usize].1 += u64::from(v.disabled.is_some());
+        }
+        self.counters.report(
+            self.lists
+                .iter()
+                .zip(sizes)
+                .map(|(name, (n, d))| (Media::Video, name.clone(), n, d)),
+        )
+    }
+
+    /// Adds a saved report's video counts to this index's (after a restart).
+    pub fn restore_counts(&self, report: &Report) {
+        self.counters.restore(&report.only(Media::Video));
     }
 
     /// Adds a video entry (its frames, if any, already indexed under its number) and returns
@@ -369,6 +409,7 @@ impl VideoIndex {
     pub fn query(&self, upload: &[VpdqFeature]) -> Result<Vec<VideoMatch>> {
         let mut found = self.similar(upload)?;
         found.retain(|m| m.similarity.is_match(&self.options));
+        self.count(&found, Technique::Plain);
         Ok(found)
     }
 
