@@ -1,12 +1,15 @@
 //! Transparency reports: what a matcher found and how often it was wrong.
 //!
-//! A [`crate::matcher::Matcher`] counts as it answers ([`Counters`]): uploads checked and
+//! A [`crate::matcher::Matcher`] counts as it answers, lock-free: uploads checked and
 //! matched, and per list and per entry the uploads matched, split by media and by the
 //! [`Technique`] that matched (the plain hash, another orientation, a picture inside bars or a
 //! frame, an entry's enrolled hash). Reviewers' [`Verdict`]s add confirmed matches and false
 //! positives; a false positive can disable the entry ([`VerdictPolicy`]), and enabling it again
-//! counts as redress. Only counts are kept: no pixels, no hashes of uploads, no paths, no user
-//! identifiers; an entry is named by its list and the id its list gave it.
+//! counts as redress. Uploads are counted by the queries that take an upload (`Matcher::query`,
+//! `query_dihedral`, `query_robust`, `query_many`, and the video index's `query` and
+//! `query_md5`); `query_radius` and `knn` look up bare hashes and count nothing. Only counts
+//! are kept: no pixels, no hashes of uploads, no paths, no user identifiers; an entry is named
+//! by its list and the id its list gave it.
 //!
 //! A [`Report`] is those counts at one moment, over the period since counting started. It is
 //! saved as a checksummed JSON file, written atomically ([`Report::save`]; a crash loses at most
