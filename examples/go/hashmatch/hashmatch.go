@@ -176,8 +176,26 @@ type Match struct {
 	Label       string // empty when the entry has none
 	Distance    int
 	Orientation string // "orig", "rot90", ..., which orientation of the upload matched
+	Region      int    // which part of the upload matched (robust queries): RegionWhole, ...
+	Variant     int    // which of the entry's hashes matched: VariantListed unless enrolled
 	Query       int    // the upload's position for QueryMany
 }
+
+// Regions of an upload a robust query hashes (Match.Region).
+const (
+	RegionWhole    = int(C.HM_REGION_WHOLE)
+	RegionBars     = int(C.HM_REGION_BARS)
+	RegionEmbedded = int(C.HM_REGION_EMBEDDED)
+	RegionTilted   = int(C.HM_REGION_TILTED)
+)
+
+// Variants of an entry's hashes (Match.Variant): the listed hash, 1-7 an orientation,
+// VariantTrimmed, or VariantCropBase + p for a centre crop keeping p % of the area.
+const (
+	VariantListed   = int(C.HM_VARIANT_LISTED)
+	VariantTrimmed  = int(C.HM_VARIANT_TRIMMED)
+	VariantCropBase = int(C.HM_VARIANT_CROP_BASE)
+)
 
 // Matcher holds hash lists; it is safe for concurrent queries and changes.
 type Matcher struct{ ptr *C.hm_matcher }
@@ -326,6 +344,8 @@ func collect(found *C.hm_matches) []Match {
 			EntryID:     uint64(c.entry_id),
 			Distance:    int(c.distance),
 			Orientation: C.GoString(C.hm_orientation_str(c.orientation)),
+			Region:      int(c.region),
+			Variant:     int(c.variant),
 			Query:       int(c.query),
 		}
 		if c.label != nil {
@@ -400,5 +420,117 @@ func (m *Matcher) SetVerdictPolicy(disableAfter uint32) error {
 	var cerr C.hm_error
 	status := C.hm_matcher_set_verdict_policy(m.ptr, C.uint32_t(disableAfter), &cerr)
 	runtime.KeepAlive(m)
+	return check(status, &cerr)
+}
+
+// RobustHashes are the hashes of an upload's robust query (its plain hash, other orientations,
+// pictures inside bars or a frame); match them with Matcher.QueryRobust, then Close them.
+type RobustHashes struct{ ptr *C.hm_robust_hashes }
+
+// Close frees the hashes; Close twice is harmless.
+func (r *RobustHashes) Close() {
+	C.hm_robust_hashes_free(r.ptr)
+	r.ptr = nil
+	runtime.SetFinalizer(r, nil)
+}
+
+// Len is the number of hashes.
+func (r *RobustHashes) Len() int {
+	n := int(C.hm_robust_hashes_len(r.ptr))
+	runtime.KeepAlive(r)
+	return n
+}
+
+// RobustBytes hashes an encoded image for a robust query, with the default options.
+func (h *Hasher) RobustBytes(data []byte) (*RobustHashes, error) {
+	var cerr C.hm_error
+	var ptr *C.uint8_t
+	if len(data) > 0 {
+		ptr = (*C.uint8_t)(unsafe.Pointer(&data[0]))
+	}
+	r := &RobustHashes{}
+	status := C.hm_hasher_robust_bytes(h.ptr, ptr, C.size_t(len(data)), nil, &r.ptr, &cerr)
+	runtime.KeepAlive(h)
+	if err := check(status, &cerr); err != nil {
+		return nil, err
+	}
+	runtime.SetFinalizer(r, (*RobustHashes).Close)
+	return r, nil
+}
+
+// SetListRobust lets a list accept the extra hashes of robust queries (off by default).
+func (m *Matcher) SetListRobust(list string, robust bool) error {
+	var cerr C.hm_error
+	clist := C.CString(list)
+	defer C.free(unsafe.Pointer(clist))
+	status := C.hm_matcher_set_list_robust(m.ptr, clist, C.bool(robust), &cerr)
+	runtime.KeepAlive(m)
+	return check(status, &cerr)
+}
+
+// QueryRobust matches a robust query: the plain hash's matches if any, else the nearest match
+// of the extra hashes in lists that accept them; each Match names its orientation and region.
+func (m *Matcher) QueryRobust(upload *RobustHashes) ([]Match, error) {
+	var cerr C.hm_error
+	var found *C.hm_matches
+	status := C.hm_matcher_query_robust(m.ptr, upload.ptr, nil, &found, &cerr)
+	runtime.KeepAlive(m)
+	runtime.KeepAlive(upload)
+	if err := check(status, &cerr); err != nil {
+		return nil, err
+	}
+	return collect(found), nil
+}
+
+// Enrolment holds the hashes to store for an image the service took down itself: its plain
+// hash and extras (centre crops, the picture inside its frame); store it with Matcher.Enrol,
+// then Close it.
+type Enrolment struct{ ptr *C.hm_enrolment }
+
+// Close frees the enrolment; Close twice is harmless.
+func (e *Enrolment) Close() {
+	C.hm_enrolment_free(e.ptr)
+	e.ptr = nil
+	runtime.SetFinalizer(e, nil)
+}
+
+// Extras is the number of extra hashes.
+func (e *Enrolment) Extras() int {
+	n := int(C.hm_enrolment_len(e.ptr))
+	runtime.KeepAlive(e)
+	return n
+}
+
+// EnrolmentBytes computes the enrolment hashes of an encoded image, with the default options.
+func (h *Hasher) EnrolmentBytes(data []byte) (*Enrolment, error) {
+	var cerr C.hm_error
+	var ptr *C.uint8_t
+	if len(data) > 0 {
+		ptr = (*C.uint8_t)(unsafe.Pointer(&data[0]))
+	}
+	e := &Enrolment{}
+	status := C.hm_hasher_enrolment_bytes(h.ptr, ptr, C.size_t(len(data)), nil, &e.ptr, &cerr)
+	runtime.KeepAlive(h)
+	if err := check(status, &cerr); err != nil {
+		return nil, err
+	}
+	runtime.SetFinalizer(e, (*Enrolment).Close)
+	return e, nil
+}
+
+// Enrol adds one entry with all the hashes of an enrolment: a match on any of them reports the
+// entry once (Match.Variant says which); label may be empty.
+func (m *Matcher) Enrol(list string, id uint64, label string, e *Enrolment) error {
+	var cerr C.hm_error
+	clist := C.CString(list)
+	defer C.free(unsafe.Pointer(clist))
+	var clabel *C.char
+	if label != "" {
+		clabel = C.CString(label)
+		defer C.free(unsafe.Pointer(clabel))
+	}
+	status := C.hm_matcher_enrol(m.ptr, clist, C.uint64_t(id), clabel, e.ptr, &cerr)
+	runtime.KeepAlive(m)
+	runtime.KeepAlive(e)
 	return check(status, &cerr)
 }

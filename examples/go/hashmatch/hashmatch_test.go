@@ -1,8 +1,11 @@
 package hashmatch
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"image"
+	"image/jpeg"
 	"os"
 	"path/filepath"
 	"strings"
@@ -236,5 +239,99 @@ func TestReportAndVerdicts(t *testing.T) {
 	}
 	if err := m.SetVerdictPolicy(0); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestRobustAndEnrolment(t *testing.T) {
+	h, err := NewHasher()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	known, err := os.ReadFile(filepath.Join("..", "..", "uploads", "landscape-5.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	turned, err := os.ReadFile(filepath.Join("..", "..", "uploads", "reupload-rotated.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := h.HashBytes(known)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := NewMatcher()
+	defer m.Close()
+	if err := m.AddList("known", 31, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Insert("known", plain.Hash, 5, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetListRobust("known", true); err != nil {
+		t.Fatal(err)
+	}
+	r, err := h.RobustBytes(turned)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if r.Len() < 8 {
+		t.Fatalf("%d robust hashes", r.Len())
+	}
+	found, err := m.QueryRobust(r)
+	if err != nil || len(found) != 1 || found[0].EntryID != 5 || found[0].Orientation != "rot90" || found[0].Region != RegionWhole {
+		t.Fatalf("robust query: %+v %v", found, err)
+	}
+
+	// Enrolment: a centre crop of the taken-down image matches its entry through a plain query.
+	e, err := h.EnrolmentBytes(known)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if e.Extras() < 6 {
+		t.Fatalf("%d extras", e.Extras())
+	}
+	own, _ := NewMatcher()
+	defer own.Close()
+	if err := own.AddList("taken-down", 31, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := own.Enrol("taken-down", 7, "case 7", e); err != nil {
+		t.Fatal(err)
+	}
+	var herr *Error
+	if err := own.Enrol("taken-down", 7, "", e); !errors.As(err, &herr) || herr.Code != StatusEntryExists {
+		t.Fatalf("enrolled twice: %v", err)
+	}
+	found, err = own.Query(plain)
+	if err != nil || len(found) != 1 || found[0].Variant != VariantListed || found[0].Label != "case 7" {
+		t.Fatalf("listed hash: %+v %v", found, err)
+	}
+	// A copy cropped to 90 % of each side, re-encoded: found by an enrolled crop.
+	img, err := jpeg.Decode(bytes.NewReader(known))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := img.Bounds()
+	dx, dy := b.Dx()/20, b.Dy()/20
+	crop := img.(interface {
+		SubImage(image.Rectangle) image.Image
+	}).SubImage(image.Rect(b.Min.X+dx, b.Min.Y+dy, b.Max.X-dx, b.Max.Y-dy))
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, crop, &jpeg.Options{Quality: 90}); err != nil {
+		t.Fatal(err)
+	}
+	cropped, err := h.HashBytes(buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if Distance(cropped.Hash, plain.Hash) <= 31 {
+		t.Skip("the crop is still near the listed hash; nothing to show")
+	}
+	found, err = own.Query(cropped)
+	if err != nil || len(found) != 1 || found[0].EntryID != 7 || found[0].Variant <= VariantCropBase {
+		t.Fatalf("cropped copy: %+v %v", found, err)
 	}
 }
