@@ -9,7 +9,7 @@ use super::hash::{
 };
 use super::robust::{hm_region, hm_robust_hashes, region_number};
 use super::{array, boundary, deref, free_box, hm_error, hm_status, infallible, opt_utf8};
-use super::{out_ptr, path, utf8, write_out, Failure, FfiResult, HM_BUFFER_TOO_SMALL};
+use super::{out_ptr, path, utf8, write_out, write_text, Failure, FfiResult};
 use crate::list::Entry;
 use crate::matcher::{ListSettings, Match, Matcher, QueryOptions};
 use crate::pdq::{DihedralHashes, PdqHash};
@@ -717,22 +717,14 @@ pub unsafe extern "C" fn hm_matcher_disabled_reason(
             }
             let reason = matcher.inner.disabled_reason(list, entry_id)?;
             let text = reason.as_deref().unwrap_or("").replace('\0', "\u{fffd}");
-            let size = text.len() + 1;
-            if let Some(needed) = needed.as_mut() {
-                *needed = size;
-            }
-            if reason.is_some() && buf_size < size {
-                return Err(Failure::new(
-                    HM_BUFFER_TOO_SMALL,
-                    format!("the reason needs {size} bytes, buf_size is {buf_size}"),
-                ));
-            }
-            if buf_size > 0 {
-                // SAFETY: `buf` is non-NULL and holds `buf_size` >= `size` bytes (or the text
-                // is empty and 1 byte is written).
-                let dst = std::slice::from_raw_parts_mut(buf.cast::<u8>(), size);
-                dst[..text.len()].copy_from_slice(text.as_bytes());
-                dst[text.len()] = 0;
+            if reason.is_none() && buf_size == 0 {
+                // Not disabled and no buffer: nothing to write but the size.
+                if let Some(needed) = needed.as_mut() {
+                    *needed = 1;
+                }
+            } else {
+                // SAFETY: `buf` holds `buf_size` bytes and `needed` is NULL or valid.
+                write_text(&text, buf, buf_size, needed, "the reason")?;
             }
             // SAFETY: checked non-NULL.
             write_out(disabled, reason.is_some());

@@ -326,6 +326,38 @@ pub(crate) unsafe fn write_out<T>(ptr: *mut T, value: T) {
     unsafe { ptr.write(value) }
 }
 
+/// Writes `text` and a NUL into the caller's buffer `buf` of `buf_size` bytes, and the bytes it
+/// needs (NUL included) into `*needed` when `needed` is not NULL. Fails with
+/// `HM_BUFFER_TOO_SMALL`, naming `what`, when it does not fit (only `*needed` is written then).
+///
+/// # Safety
+/// `buf` is valid for `buf_size` bytes when `buf_size` >= the text's size; `needed` is NULL or
+/// valid for a write.
+pub(crate) unsafe fn write_text(
+    text: &str,
+    buf: *mut c_char,
+    buf_size: usize,
+    needed: *mut usize,
+    what: &str,
+) -> FfiResult {
+    let size = text.len() + 1;
+    // SAFETY: `needed` is NULL or valid for a write, by the caller's contract.
+    if let Some(needed) = unsafe { needed.as_mut() } {
+        *needed = size;
+    }
+    if buf_size < size {
+        return Err(Failure::new(
+            HM_BUFFER_TOO_SMALL,
+            format!("{what} needs {size} bytes, buf_size is {buf_size}"),
+        ));
+    }
+    // SAFETY: `buf` holds `buf_size` >= `size` bytes, by the caller's contract.
+    let dst = unsafe { std::slice::from_raw_parts_mut(buf.cast::<u8>(), size) };
+    dst[..text.len()].copy_from_slice(text.as_bytes());
+    dst[text.len()] = 0;
+    Ok(())
+}
+
 /// Checks that an output pointer is not NULL, before any work is done.
 pub(crate) fn out_ptr<T>(ptr: *mut T, what: &str) -> Result<*mut T, Failure> {
     if ptr.is_null() {

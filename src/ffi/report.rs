@@ -4,7 +4,7 @@ use std::ffi::c_char;
 
 use super::matcher::hm_matcher;
 use super::{boundary, deref, hm_error, hm_status, opt_utf8, out_ptr, utf8, write_out};
-use super::{Failure, FfiResult, HM_BUFFER_TOO_SMALL};
+use super::{write_text, Failure, FfiResult};
 use crate::report::{Report, Verdict, VerdictPolicy};
 
 /// A reviewer's decision on a match.
@@ -44,21 +44,8 @@ pub unsafe extern "C" fn hm_matcher_report_json(
                 return Err(Failure::null("buf"));
             }
             let text = matcher.inner.report().to_json();
-            let size = text.len() + 1;
-            if let Some(needed) = needed.as_mut() {
-                *needed = size;
-            }
-            if buf_size < size {
-                return Err(Failure::new(
-                    HM_BUFFER_TOO_SMALL,
-                    format!("the report needs {size} bytes, buf_size is {buf_size}"),
-                ));
-            }
-            // SAFETY: `buf` is non-NULL and holds `buf_size` >= `size` bytes.
-            let dst = std::slice::from_raw_parts_mut(buf.cast::<u8>(), size);
-            dst[..text.len()].copy_from_slice(text.as_bytes());
-            dst[text.len()] = 0;
-            Ok(())
+            // SAFETY: `buf` holds `buf_size` bytes and `needed` is NULL or valid.
+            write_text(&text, buf, buf_size, needed, "the report")
         })
     }
 }
