@@ -216,15 +216,7 @@ where
         .par_iter()
         .map(|(_, bytes)| list_hasher.hash_bytes(bytes).map_err(|e| e.to_string()))
         .collect();
-    let matcher = Matcher::new();
-    matcher.add_list(
-        "originals",
-        ListSettings {
-            threshold: max_t,
-            enabled: true,
-            robust: true,
-        },
-    )?;
+    let matcher = originals_list(max_t)?;
     let mut skipped = Vec::new();
     let mut entries = Vec::new();
     for (i, h) in hashed.iter().enumerate() {
@@ -310,15 +302,9 @@ where
     })
 }
 
-/// The originals that could be hashed, each enrolled with the extra hashes `plan.enrol` asks
-/// for (an original whose extras cannot be made is listed by its plain hash alone).
-fn enrolled_list(
-    originals: &[(String, Vec<u8>)],
-    hashed: &[std::result::Result<PdqHash, String>],
-    list_hasher: &Hasher,
-    plan: &Plan<'_>,
-    threshold: u32,
-) -> Result<Matcher> {
+/// An empty matcher with the list "originals": the largest evaluated threshold, robust
+/// matches accepted.
+fn originals_list(threshold: u32) -> Result<Matcher> {
     let matcher = Matcher::new();
     matcher.add_list(
         "originals",
@@ -328,6 +314,19 @@ fn enrolled_list(
             robust: true,
         },
     )?;
+    Ok(matcher)
+}
+
+/// The originals that could be hashed, each enrolled with the extra hashes `plan.enrol` asks
+/// for (an original whose extras cannot be made is listed by its plain hash alone).
+fn enrolled_list(
+    originals: &[(String, Vec<u8>)],
+    hashed: &[std::result::Result<PdqHash, String>],
+    list_hasher: &Hasher,
+    plan: &Plan<'_>,
+    threshold: u32,
+) -> Result<Matcher> {
+    let matcher = originals_list(threshold)?;
     let extras: Vec<Option<Vec<_>>> = originals
         .par_iter()
         .zip(hashed)
